@@ -1,0 +1,194 @@
+"""Who may see and change what: the one module every page, API view, admin and export asks.
+
+`visible(user, Model)` is "the objects of this kind this user may see", as a queryset; `get_visible_or_404`
+fetches one of them or raises NotVisible (outside the scope is indistinguishable from absent); `can_change`
+and `can_add` answer for writes. A model without a rule here is visible to nobody: a new model stays closed
+until someone decides who may see it (the permission matrix test lists every registered model).
+"""
+from collections.abc import Callable
+
+from django.apps import apps
+from django.db.models import Model, Q, QuerySet
+
+from apps.core.errors import NotVisible
+
+from .models import Role, User
+
+ALL = Q()
+NONE = Q(pk__in=[])
+
+
+def _region_tree(user: User, path: str) -> Q:
+    """A bureau's jurisdiction: its own region and, for a city or province, the regions below it."""
+    region_id = user.region_id
+    return Q(**{path: region_id}) | Q(**{f"{path}__parent": region_id}) | Q(**{f"{path}__parent__parent": region_id})
+
+
+def _people(user: User, prefix: str = "") -> Q:
+    p = prefix
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return _region_tree(user, f"{p}unit__region")
+        case Role.COUNTY_BUREAU:
+            return Q(**{f"{p}unit__region": user.region_id})
+        case Role.UNIT_ADMIN:
+            return Q(**{f"{p}unit": user.unit_id})
+        case Role.TRAINEE:
+            return Q(**{f"{p}pk": user.person_id})
+        case _:
+            # Base staff see people through their enrolments (a later app); industry departments see no one.
+            return NONE
+
+
+def _units(user: User) -> Q:
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return _region_tree(user, "region")
+        case Role.COUNTY_BUREAU:
+            return Q(region=user.region_id)
+        case Role.UNIT_ADMIN:
+            return Q(pk=user.unit_id)
+        case Role.INDUSTRY_DEPT:
+            return Q(industry__departments=user.department_id)
+        case Role.TRAINEE:
+            return Q(people=user.person_id)
+        case _:
+            return NONE
+
+
+def _bases(user: User) -> Q:
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return _region_tree(user, "region")
+        case Role.COUNTY_BUREAU:
+            return Q(region=user.region_id) | Q(delegations__county=user.region_id)
+        case Role.BASE_STAFF:
+            return Q(pk=user.base_id)
+        case _:
+            # Trainees, units and departments choose among the active bases: a public directory.
+            return Q(is_active=True)
+
+
+def _delegations(user: User) -> Q:
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return _region_tree(user, "county")
+        case Role.COUNTY_BUREAU:
+            return Q(county=user.region_id)
+        case Role.BASE_STAFF:
+            return Q(base=user.base_id)
+        case _:
+            return NONE
+
+
+def _users(user: User) -> Q:
+    if user.role == Role.SYSTEM_ADMIN:
+        return ALL
+    return Q(pk=user.pk)
+
+
+def _everyone(user: User) -> Q:
+    return ALL
+
+
+def _by_prefix(rule: Callable[[User, str], Q], prefix: str) -> Callable[[User], Q]:
+    return lambda user: rule(user, prefix)
+
+
+# model label -> rule giving the filter of what this user may see
+SEE: dict[str, Callable[[User], Q]] = {
+    "orgs.Region": _everyone,
+    "orgs.Industry": _everyone,
+    "orgs.IndustryDepartment": _everyone,
+    "orgs.Unit": _units,
+    "personnel.Person": lambda user: _people(user),
+    "personnel.TitleHolding": _by_prefix(_people, "person__"),
+    "personnel.PromotionApplication": _by_prefix(_people, "person__"),
+    "catalog.YearPolicy": _everyone,
+    "catalog.PolicyRequirement": _everyone,
+    "catalog.Course": _everyone,
+    "bases.TrainingBase": _bases,
+    "bases.CountyDelegation": _delegations,
+    "accounts.User": _users,
+}
+
+# model label -> roles that may add or change objects they can see
+_BUREAUS = {Role.SYSTEM_ADMIN, Role.CITY_BUREAU}
+CHANGE: dict[str, set[str]] = {
+    "orgs.Region": {Role.SYSTEM_ADMIN},
+    "orgs.Industry": _BUREAUS,
+    "orgs.IndustryDepartment": _BUREAUS,
+    "orgs.Unit": _BUREAUS | {Role.COUNTY_BUREAU},
+    "personnel.Person": _BUREAUS | {Role.COUNTY_BUREAU, Role.UNIT_ADMIN},
+    "personnel.TitleHolding": _BUREAUS | {Role.COUNTY_BUREAU, Role.UNIT_ADMIN},
+    "personnel.PromotionApplication": _BUREAUS | {Role.COUNTY_BUREAU, Role.UNIT_ADMIN},
+    "catalog.YearPolicy": _BUREAUS,
+    "catalog.PolicyRequirement": _BUREAUS,
+    "catalog.Course": _BUREAUS,
+    "bases.TrainingBase": _BUREAUS | {Role.COUNTY_BUREAU},
+    "bases.CountyDelegation": _BUREAUS | {Role.COUNTY_BUREAU},
+    "accounts.User": {Role.SYSTEM_ADMIN},
+}
+
+# Roles whose work needs the full ID number (matching uploads, answering enquiries); everyone else sees it masked.
+FULL_ID_ROLES = {Role.SYSTEM_ADMIN, Role.CITY_BUREAU, Role.COUNTY_BUREAU, Role.UNIT_ADMIN}
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def _label(model: type[Model] | Model | QuerySet) -> str:
+    if isinstance(model, QuerySet):
+        model = model.model
+    return model._meta.label
+
+
+def visible(user, model: type[Model] | QuerySet) -> QuerySet:
+    """The objects of this kind (or of this queryset) the user may see."""
+    qs = model if isinstance(model, QuerySet) else model._default_manager.all()
+    if not _active(user):
+        return qs.none()
+    rule = SEE.get(_label(qs))
+    if rule is None:
+        return qs.none()
+    condition = rule(user)
+    if condition == ALL:
+        return qs
+    # distinct(): some rules cross to-many relations (delegations, departments) and could repeat rows.
+    return qs.filter(condition).distinct()
+
+
+def get_visible_or_404(user, model: type[Model] | QuerySet, **lookup) -> Model:
+    try:
+        return visible(user, model).get(**lookup)
+    except (model.model if isinstance(model, QuerySet) else model).DoesNotExist:
+        raise NotVisible() from None
+
+
+def is_visible(user, obj: Model) -> bool:
+    return visible(user, type(obj)).filter(pk=obj.pk).exists()
+
+
+def can_add(user, model: type[Model]) -> bool:
+    return _active(user) and user.role in CHANGE.get(_label(model), set())
+
+
+def can_change(user, obj: Model) -> bool:
+    return can_add(user, type(obj)) and is_visible(user, obj)
+
+
+def sees_full_id(user) -> bool:
+    return _active(user) and user.role in FULL_ID_ROLES
+
+
+def registered_models() -> list[type[Model]]:
+    return [apps.get_model(label) for label in SEE]
