@@ -17,10 +17,12 @@ venv: $(VENV)/.installed
 system-check:
 	@scripts/check-system.sh
 
+# Translations: the compiled .mo files are committed, so a machine without gettext runs the portal too.
 messages: venv
+	$(MANAGE) makemessages -l en --ignore=.venv --ignore=staticfiles -v 0
 	$(MANAGE) compilemessages --ignore=.venv -v 0
 
-migrate: venv messages
+migrate: venv
 	$(MANAGE) migrate --noinput -v 0
 
 demo: migrate
@@ -33,7 +35,7 @@ run: system-check demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
 # The whole suite on the database DATABASE_URL names (SQLite file when unset).
-test: venv messages
+test: venv
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: venv
