@@ -65,7 +65,7 @@ class PersonFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         obj = model_class(*args, **kwargs)
-        obj.clean()  # derives gender and birth date from the ID number
+        obj.derive_from_id_number()
         obj.save()
         return obj
 

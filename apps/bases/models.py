@@ -71,7 +71,8 @@ class CountyDelegation(models.Model):
         verbose_name = _("县区委托")
         verbose_name_plural = _("县区委托")
         ordering = ["county", "base"]
-        constraints = [models.UniqueConstraint(fields=["county", "base"], name="delegation_once_per_pair")]
+        constraints = [models.UniqueConstraint(fields=["county", "base"], name="delegation_once_per_pair",
+                                               violation_error_message=_("该县（区）已委托此基地"))]
 
     def __str__(self) -> str:
         return f"{self.county} → {self.base}"

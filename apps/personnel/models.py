@@ -55,12 +55,20 @@ class Person(models.Model):
     def masked_id(self) -> str:
         return mask_id_number(self.id_number)
 
+    def clean_fields(self, exclude=None) -> None:
+        # Derive before the fields are validated, so gender and birth date always agree with the ID number;
+        # an invalid number is left as it is for the field validator to report.
+        self.derive_from_id_number()
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
-        """Normalise the ID number and derive gender and birth date from it, so they can never disagree."""
+        self.derive_from_id_number()
+
+    def derive_from_id_number(self) -> None:
         try:
             rid = parse_resident_id(self.id_number)
-        except ValidationError as exc:
-            raise ValidationError({"id_number": exc.messages}) from None
+        except ValidationError:
+            return
         self.id_number, self.gender, self.birth_date = rid.number, rid.gender, rid.birth_date
 
 
@@ -79,7 +87,10 @@ class TitleHolding(models.Model):
         verbose_name_plural = _("职称记录")
         ordering = ["person", "obtained_on"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "obtained_on"], name="title_one_per_person_and_date"),
+            models.UniqueConstraint(
+                fields=["person", "obtained_on"], name="title_one_per_person_and_date",
+                violation_error_message=_("职称记录重叠：该人员在同一日期已有一个职称"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,7 +111,8 @@ class PromotionApplication(models.Model):
         verbose_name_plural = _("晋升申报")
         ordering = ["-year", "person"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "year"], name="promotion_one_per_person_year"),
+            models.UniqueConstraint(fields=["person", "year"], name="promotion_one_per_person_year",
+                                    violation_error_message=_("该人员本年度已有晋升申报")),
             models.CheckConstraint(condition=~models.Q(from_level=models.F("to_level")),
                                    name="promotion_changes_level"),
         ]

@@ -1,0 +1,39 @@
+from rest_framework import serializers
+
+from apps.accounts.scoped_api import MaskedIdField, ScopedReadOnlyViewSet
+
+from .models import Person, PromotionApplication, TitleHolding
+
+
+class TitleHoldingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TitleHolding
+        fields = ["level", "series", "obtained_on"]
+
+
+class PromotionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PromotionApplication
+        fields = ["year", "from_level", "to_level"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    id_number = MaskedIdField(read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="credit_code", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    titles = TitleHoldingSerializer(many=True, read_only=True)
+    promotions = PromotionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Person
+        fields = ["id", "id_number", "name", "gender", "birth_date", "unit", "unit_name", "title_series",
+                  "titles", "promotions"]
+
+
+class PersonViewSet(ScopedReadOnlyViewSet):
+    """专业技术人员：身份证号按角色脱敏显示。"""
+
+    queryset = Person.objects.select_related("unit").prefetch_related("titles", "promotions").order_by("id")
+    serializer_class = PersonSerializer
+    filterset_fields = {"unit__credit_code": ["exact"], "unit__region__code": ["exact"], "name": ["exact"],
+                        "titles__level": ["exact"]}
