@@ -1,0 +1,11 @@
+"""A Celery worker started by the test suite: same settings as the tests, pointed at the test database."""
+import os
+
+from .test import *  # noqa: F401,F403
+from .test import DATABASES
+
+CELERY_TASK_ALWAYS_EAGER = False
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    pass  # an in-memory test database cannot be shared; the healthcheck only needs a connection
+else:
+    DATABASES["default"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
