@@ -6,6 +6,7 @@ from . import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    # POST only (Django 5+): the header's logout button is a form with the CSRF token.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,10 +1,36 @@
+import logging
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
+
+from . import selectors
+from .forms import LoginForm
+
+logger = logging.getLogger(__name__)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Read per request, not at import, so the note follows the running settings.
+        context["show_demo_note"] = settings.DEBUG
+        if settings.DEBUG:
+            context["demo_accounts"] = selectors.demo_accounts()
+        return context
 
 
 @login_required
 def home(request):
-    return render(request, "portal/home.html", {})
+    page = selectors.home_for(request.user)
+    return render(request, page.template, page.context())
 
 
 def error_403(request, exception=None):
@@ -15,5 +41,23 @@ def error_404(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
 
+# Last resort when even the template cannot be loaded; both languages, since we may not know which is active.
+_PLAIN_500 = (
+    '<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>500</title></head>'
+    '<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">'
+    "<h1>服务器内部错误</h1><p>Internal server error. Please try again later.</p>"
+    '<p><a href="/">返回首页 / Home</a></p></body></html>'
+)
+
+
 def error_500(request):
-    return render(request, "errors/500.html", status=500)
+    """Rendered without a request context: the error may come from the database, the session or a context
+    processor, and this page must not fail the same way. The template is self-contained (inline CSS, no
+    `{% static %}`, which can itself raise when the manifest is stale)."""
+    try:
+        body = loader.get_template("errors/500.html").render()
+    except Exception:  # noqa: BLE001 — whatever broke the template, the visitor still gets a page
+        logger.exception("errors/500.html could not be rendered")
+        return HttpResponse(_PLAIN_500, status=500)
+    return HttpResponseServerError(body)
