@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts import api as accounts_api
 from apps.bases import api as bases_api
 from apps.catalog import api as catalog_api
+from apps.ledger import api as ledger_api
 from apps.orgs import api as orgs_api
 from apps.personnel import api as personnel_api
 
@@ -19,4 +20,9 @@ router.register("delegations", bases_api.CountyDelegationViewSet)
 router.register("policies", catalog_api.YearPolicyViewSet)
 router.register("courses", catalog_api.CourseViewSet)
 
-urlpatterns = [path("me/", accounts_api.me, name="api-me"), *router.urls]
+urlpatterns = [
+    path("me/", accounts_api.me, name="api-me"),
+    path("people/<int:person_id>/compliance/", ledger_api.ComplianceView.as_view(), name="api-person-compliance"),
+    path("people/<int:person_id>/hours/", ledger_api.HoursView.as_view(), name="api-person-hours"),
+    *router.urls,
+]

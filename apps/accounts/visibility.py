@@ -117,6 +117,9 @@ SEE: dict[str, Callable[[User], Q]] = {
     "catalog.Course": _everyone,
     "bases.TrainingBase": _bases,
     "bases.CountyDelegation": _delegations,
+    "ledger.HourEntry": _by_prefix(_people, "person__"),
+    "ledger.PersonYearTotal": _by_prefix(_people, "person__"),
+    "ledger.HourImport": lambda user: ALL if user.role in (Role.SYSTEM_ADMIN, Role.CITY_BUREAU) else NONE,
     "accounts.User": _users,
 }
 
@@ -135,6 +138,10 @@ CHANGE: dict[str, set[str]] = {
     "catalog.Course": _BUREAUS,
     "bases.TrainingBase": _BUREAUS | {Role.COUNTY_BUREAU},
     "bases.CountyDelegation": _BUREAUS | {Role.COUNTY_BUREAU},
+    # The ledger is written by its services only (endorsement, import, reversal), never through a form.
+    "ledger.HourEntry": set(),
+    "ledger.PersonYearTotal": set(),
+    "ledger.HourImport": set(),
     "accounts.User": {Role.SYSTEM_ADMIN},
 }
 

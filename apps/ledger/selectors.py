@@ -211,3 +211,8 @@ def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, lis
         names = [c[0] for c in cursor.description]
         drift = [dict(zip(names, row)) for row in cursor.fetchall()]
     return checked, drift
+
+
+def pending_hours(*, person: Person, year: int) -> str:
+    """Hours reported by bases but not yet endorsed. Submissions arrive with the enrolment app; until then none."""
+    return "0"
