@@ -48,6 +48,16 @@ def policy_for(*, year: int, region) -> YearPolicy:
     raise DomainError(_("%(year)s 年度没有继续教育政策，无法评估") % {"year": year}, field="year", code="no_policy")
 
 
+def policy_years(*, person: Person) -> set[int]:
+    """Years with a policy for the person's region or a region above it (the chain `policy_for` walks)."""
+    return set(YearPolicy.objects.filter(region_id__in=_region_chain(person.unit.region))
+               .values_list("year", flat=True))
+
+
+def entry_years(*, person: Person) -> set[int]:
+    return set(HourEntry.objects.filter(person=person).order_by().values_list("year", flat=True).distinct())
+
+
 def requirement_of(policy: YearPolicy, level: str) -> compliance.Requirement:
     for r in policy.requirements.all():
         if r.level == level:
