@@ -180,3 +180,12 @@ def test_admin_list_masks_ids_for_roles_without_need(client, world):
     # A trainee has no admin access at all.
     client.force_login(world["users"][Role.TRAINEE])
     assert client.get("/admin/personnel/person/").status_code == 302
+
+
+def test_county_admin_can_place_units_only_in_its_own_county(client, world, county, other_county, city):
+    client.force_login(world["users"][Role.COUNTY_BUREAU])
+    page = client.get("/admin/orgs/unit/add/")
+    assert set(page.context["adminform"].form.fields["region"].queryset) == {county}
+    client.force_login(world["users"][Role.CITY_BUREAU])
+    page = client.get("/admin/orgs/unit/add/")
+    assert set(page.context["adminform"].form.fields["region"].queryset) >= {county, other_county, city}

@@ -37,9 +37,9 @@ class ScopedAdminMixin:
         return obj is None or visibility.is_visible(request.user, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Choices are limited to what the user may see, so nobody can attach a record outside their scope.
+        # Choices are limited to what the user may attach to, so nobody can place a record outside their scope.
         if db_field.related_model in visibility.registered_models():
-            kwargs["queryset"] = visibility.visible(request.user, db_field.related_model)
+            kwargs["queryset"] = visibility.assignable(request.user, db_field.related_model)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

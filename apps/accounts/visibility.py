@@ -193,6 +193,37 @@ def can_change(user, obj: Model) -> bool:
     return can_add(user, type(obj)) and is_visible(user, obj)
 
 
+def _jurisdiction(user: User) -> Q:
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return Q(pk=user.region_id) | Q(parent=user.region_id) | Q(parent__parent=user.region_id)
+        case Role.COUNTY_BUREAU:
+            return Q(pk=user.region_id)
+        case _:
+            return NONE
+
+
+# Where seeing is not enough to attach: everyone sees every region, but a bureau registers units, bases and
+# delegations only in its own jurisdiction.
+ASSIGN: dict[str, Callable[[User], Q]] = {
+    "orgs.Region": _jurisdiction,
+}
+
+
+def assignable(user, model: type[Model]) -> QuerySet:
+    """The objects of this kind a new or changed record of this user may point to (admin choices, imports)."""
+    rule = ASSIGN.get(_label(model))
+    if rule is None:
+        return visible(user, model)
+    qs = model._default_manager.all()
+    if not _active(user):
+        return qs.none()
+    condition = rule(user)
+    return qs if condition == ALL else qs.filter(condition)
+
+
 def sees_full_id(user) -> bool:
     return _active(user) and user.role in FULL_ID_ROLES
 

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
 
 from apps.accounts.scoped_admin import ScopedModelAdmin, ScopedTabularInline, masked_id_column
+from apps.core.importing import IMPORT_FORMATS
 
 from .models import Person, PromotionApplication, TitleHolding
+from .resources import PersonTitleResource
 
 
 class TitleHoldingInline(ScopedTabularInline):
@@ -15,7 +18,13 @@ class PromotionInline(ScopedTabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(ScopedModelAdmin):
+class PersonAdmin(ImportExportMixin, ScopedModelAdmin):
+    # The import-export mixin comes first so its views wrap ScopedModelAdmin's, whose get_queryset (the export
+    # list) and permissions still decide what this user sees; the resource scopes the rows it imports and masks
+    # the ID numbers it exports for roles that may not see them.
+    resource_classes = [PersonTitleResource]
+    import_formats = IMPORT_FORMATS
+    export_formats = IMPORT_FORMATS
     list_display = ("name", "gender", "birth_date", "unit", "title_series")
     list_filter = ("gender", "unit__region", "titles__level")
     search_fields = ("name", "=id_number", "unit__name")
@@ -45,6 +54,17 @@ class PersonAdmin(ScopedModelAdmin):
         if obj is not None and not visibility.sees_full_id(request.user):
             return [f for f in fields if f != "id_number"]
         return fields
+
+    def get_resource_kwargs(self, request, *args, **kwargs):
+        return {"user": request.user}
+
+    def has_import_permission(self, request):
+        from apps.accounts import visibility
+
+        return visibility.can_add(request.user, self.model)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
 
 
 @admin.register(TitleHolding)
