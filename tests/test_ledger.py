@@ -74,7 +74,7 @@ def test_bad_hours_are_refused_and_nothing_written(trainee, hours, message):
     with pytest.raises(DomainError) as exc:
         record(entry(trainee, "professional", 10), entry(trainee, "professional", hours))
     assert message in str(exc.value)
-    assert not HourEntry.objects.exists() and not PersonYearTotal.objects.exists()
+    assert not HourEntry.objects.exists() and not PersonYearTotal.objects.exclude(entries=0).exists()
 
 
 def test_unknown_category_is_refused(trainee):
@@ -276,11 +276,79 @@ def test_scope_evaluation_in_sql_equals_the_pure_engine_person_by_person(kf_unit
     for p in people:
         record(*[entry(p, rng.choice(["public_required", "public_elective", "professional"]),
                        D(rng.randint(1, 60)) / 2) for _ in range(rng.randint(0, 8))])
-    evaluated = selectors.scope_compliance(Person.objects.filter(unit=kf_unit), year=2016, policy=policy)
-    for row in evaluated:
-        expected = selectors.person_compliance(person=row, year=2016)
-        assert row.compliant == expected.compliant, row.pk
-        assert row.total == expected.totals.total
-    summary = selectors.scope_summary(evaluated)
+    evaluation = selectors.scope_compliance(year=2016, policy=policy, people=Person.objects.filter(unit=kf_unit))
+    rows = evaluation.rows()
+    assert len(rows) == 40  # everyone holding a title, with or without hours (the title trigger made their rows)
+    for row in rows:
+        expected = selectors.person_compliance(person=Person.objects.get(pk=row["person_id"]), year=2016)
+        assert row["compliant"] == expected.compliant, row
+        assert D(row["total"]) == expected.totals.total and row["level"] == expected.level
+    summary = evaluation.summary()
     assert summary["people"] == 40
     assert summary["compliant"] == sum(selectors.person_compliance(person=p, year=2016).compliant for p in people)
+
+
+# --- the person-year row: level kept by the database, rows for everyone once a year is open ------------------------
+
+
+def test_a_title_recorded_anywhere_moves_the_level_of_the_year_row(kf_unit, policy):
+    p = f.PersonFactory(unit=kf_unit)
+    f.TitleHoldingFactory(person=p, level="junior", obtained_on=datetime.date(2012, 7, 1))
+    assert totals(p).level == "junior" and totals(p).entries == 0  # a 2016 row from the moment the title exists
+    promotion = f.TitleHoldingFactory(person=p, level="intermediate", obtained_on=datetime.date(2016, 10, 15))
+    assert totals(p).level == "intermediate"
+    from apps.personnel.models import TitleHolding
+
+    TitleHolding.objects.filter(pk=promotion.pk).update(obtained_on=datetime.date(2017, 1, 10))
+    assert totals(p).level == "junior"
+    promotion.delete()
+    assert totals(p).level == "junior"
+    checked, drift = selectors.ledger_drift(year=2016)
+    assert drift == []
+
+
+def test_year_open_gives_everyone_with_a_title_a_row_and_is_idempotent(kf_unit, policy):
+    from apps.catalog.models import YearPolicy
+
+    people = [f.PersonFactory(unit=kf_unit) for _ in range(5)]
+    for i, p in enumerate(people):
+        f.TitleHoldingFactory(person=p, level="junior", obtained_on=datetime.date(2017 if i == 0 else 2010, 3, 1))
+    YearPolicy.objects.create(year=2017, region=policy.region)  # published after the titles were recorded
+    assert not PersonYearTotal.objects.filter(year=2017).exists()
+    assert services.year_open(year=2017) == 5
+    assert PersonYearTotal.objects.filter(year=2017, level="junior").count() == 5
+    assert PersonYearTotal.objects.filter(year=2016).count() == 4  # the first obtained the title only in 2017
+    assert services.year_open(year=2017) == 0
+
+
+def test_verify_catches_a_tampered_level(kf_unit, policy):
+    p = f.PersonFactory(unit=kf_unit)
+    f.TitleHoldingFactory(person=p, level="junior", obtained_on=datetime.date(2012, 7, 1))
+    PersonYearTotal.objects.filter(person=p).update(level="senior_full")
+    for year in (2016, None):
+        _, drift = selectors.ledger_drift(year=year)
+        assert [(d["person_id"], d["title_level"]) for d in drift] == [(p.pk, "junior")]
+
+
+def test_as_of_scope_evaluation_matches_person_by_person(kf_unit, policy):
+    from unittest import mock
+
+    from apps.personnel.models import Person
+
+    people = []
+    for i in range(6):
+        p = f.PersonFactory(unit=kf_unit)
+        f.TitleHoldingFactory(person=p, level="junior", obtained_on=datetime.date(2010, 1, 1))
+        people.append(p)
+    jan = timezone.make_aware(datetime.datetime(2017, 1, 10, 9))
+    with mock.patch("django.utils.timezone.now", return_value=jan):
+        for p in people:
+            give_full_year(p)
+    first = HourEntry.objects.filter(person=people[0], category="professional").get()
+    with transaction.atomic():
+        services.entry_reverse(entry_id=first.pk, reason="撤销")
+    scope = Person.objects.filter(unit=kf_unit)
+    then = selectors.scope_compliance(year=2016, policy=policy, people=scope, as_of=datetime.date(2017, 1, 31))
+    now = selectors.scope_compliance(year=2016, policy=policy, people=scope)
+    assert then.summary()["compliant"] == 6 and now.summary()["compliant"] == 5
+    assert [r["total"] for r in then.rows()] == [90] * 6

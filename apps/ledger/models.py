@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Category
+from apps.personnel.models import TitleLevel
 
 
 class LedgerIsAppendOnly(Exception):
@@ -80,26 +81,28 @@ class HourImport(models.Model):
 
 
 class HourEntry(models.Model):
+    # Indexes are chosen for the reads we make (see Meta); every extra one slows the bulk writes of a large ledger.
     person = models.ForeignKey("personnel.Person", models.PROTECT, related_name="hour_entries",
-                               verbose_name=_("人员"))
+                               verbose_name=_("人员"), db_index=False)
     year = models.PositiveSmallIntegerField(_("年度"))
     category = models.CharField(_("类别"), max_length=20, choices=Category.choices)
     hours = models.DecimalField(_("学时"), max_digits=6, decimal_places=1)
     credits = models.DecimalField(_("学分"), max_digits=6, decimal_places=1, default=0)
     course = models.ForeignKey("catalog.Course", models.PROTECT, null=True, blank=True, related_name="+",
-                               verbose_name=_("课程"))
+                               verbose_name=_("课程"), db_index=False)
     course_title = models.CharField(_("课程名称"), max_length=200, blank=True,
                                     help_text=_("目录外的历史培训或申报活动的名称"))
     base = models.ForeignKey("bases.TrainingBase", models.PROTECT, null=True, blank=True, related_name="+",
-                             verbose_name=_("基地"))
+                             verbose_name=_("基地"), db_index=False)
     organiser = models.CharField(_("主办层级"), max_length=10, choices=Organiser.choices, blank=True)
     completed_on = models.DateField(_("完成日期"))
     source = models.CharField(_("来源"), max_length=20, choices=Source.choices)
     # Idempotency: the natural key of what produced the entry (a submission row, an import row…). A retried
     # request or a re-imported file finds its key taken and adds nothing.
-    source_key = models.CharField(_("来源键"), max_length=120, unique=True)
+    source_key = models.CharField(_("来源键"), max_length=120)
     # Provenance: the object that produced the entry (submission, import batch, self-report…) and its row.
-    source_type = models.ForeignKey(ContentType, models.PROTECT, null=True, blank=True, related_name="+")
+    source_type = models.ForeignKey(ContentType, models.PROTECT, null=True, blank=True, related_name="+",
+                                    db_index=False)
     source_id = models.PositiveBigIntegerField(null=True, blank=True)
     source_object = GenericForeignKey("source_type", "source_id")
     source_row = models.PositiveIntegerField(_("来源行号"), null=True, blank=True)
@@ -107,8 +110,8 @@ class HourEntry(models.Model):
                                     verbose_name=_("冲正的记录"))
     reason = models.CharField(_("原因"), max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name=_("记录人"))
-    created_at = models.DateTimeField(_("记录时间"), default=timezone.now, db_index=True)
+                                   related_name="+", verbose_name=_("记录人"), db_index=False)
+    created_at = models.DateTimeField(_("记录时间"), default=timezone.now)
 
     objects = HourEntryQuerySet.as_manager()
 
@@ -121,8 +124,12 @@ class HourEntry(models.Model):
             models.Index(fields=["year", "person"], include=["category", "hours", "organiser", "created_at"],
                          name="hourentry_year_person"),
             models.Index(fields=["person", "year"], name="hourentry_person_year"),
+            # What a submission or an import produced (revoking certificates, tracing an upload row).
+            models.Index(fields=["source_type", "source_id"], name="hourentry_source_object"),
         ]
         constraints = [
+            # A constraint rather than unique=True: PostgreSQL then builds no second, LIKE-only index.
+            models.UniqueConstraint(fields=["source_key"], name="hourentry_source_key_unique"),
             # 学时 come in half-hour steps.
             models.CheckConstraint(condition=Q(hours=Round(F("hours") * 2) / 2), name="hourentry_half_hours"),
             # A correction is negative and says what it reverses and why; anything else is positive.
@@ -158,15 +165,20 @@ class HourEntry(models.Model):
 
 
 class PersonYearTotal(models.Model):
-    """Running totals of one person's official hours in one year; equal to the sum of the entries, always.
+    """One person's year: the title level in force on 31 December and the running totals of official hours.
 
-    Written only by the ledger service (inside the same transaction as the entries it sums); `verify_ledger`
-    recomputes them from the journal and reports any drift.
+    The totals equal the sum of the entries, always: only the ledger service moves them, in the same transaction
+    as the entries. The level follows the title history: database triggers on personnel_titleholding
+    (migration 0003) re-derive it whenever a title is added, changed or removed, whatever code path does it.
+    A row exists for everyone who has entries in the year, and — once `year_open` ran for a year with a
+    policy, or a title was recorded since — for everyone holding a title then. So a whole city's compliance is
+    a scan of one row per person. `verify_ledger` recomputes totals and levels and reports any drift.
     """
 
     person = models.ForeignKey("personnel.Person", models.PROTECT, related_name="year_totals",
-                               verbose_name=_("人员"))
+                               verbose_name=_("人员"), db_index=False)
     year = models.PositiveSmallIntegerField(_("年度"))
+    level = models.CharField(_("年末职称级别"), max_length=20, choices=TitleLevel.choices, null=True, blank=True)
     public_required = models.DecimalField(_("公需必修"), max_digits=7, decimal_places=1, default=0)
     public_elective = models.DecimalField(_("公需选修"), max_digits=7, decimal_places=1, default=0)
     professional = models.DecimalField(_("专业科目"), max_digits=7, decimal_places=1, default=0)

@@ -4,23 +4,18 @@ Both answer "as known on date D" (`as_of`): then totals come from the entries re
 day instead of the running totals, so last January's decision is reproduced with last January's numbers.
 """
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import (BooleanField, Case, Count, DecimalField, ExpressionWrapper, F, OuterRef, Q,
-                              QuerySet, Subquery, Sum, Value, When)
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import YearPolicy
 from apps.core.errors import DomainError
-from apps.personnel.models import Person, PromotionApplication, TitleHolding
+from apps.personnel.models import Person, PromotionApplication, TitleHolding, TitleLevel
 
 from . import compliance
 from .models import HourEntry, PersonYearTotal, end_of_day
-
-DEC = DecimalField(max_digits=8, decimal_places=1)
-ZERO = Value(Decimal(0), output_field=DEC)
-
 
 def year_end(year: int) -> datetime.date:
     return datetime.date(year, 12, 31)
@@ -138,51 +133,94 @@ def _entry_sums(prefix: str, extra: Q = Q()) -> dict:
     }
 
 
-def scope_compliance(people: QuerySet, *, year: int, policy: YearPolicy,
-                     as_of: datetime.date | None = None) -> QuerySet:
-    """Every person of `people` annotated with level, totals, requirements, gaps and `compliant`, computed by
-    one SQL statement. Totals come from the running totals (one row per person), or with `as_of` from the
-    entries recorded by then."""
-    level = Subquery(TitleHolding.objects.filter(person=OuterRef("pk"), obtained_on__lte=year_end(year))
-                     .order_by("-obtained_on").values("level")[:1])
-    qs = people.annotate(level=level)
+EVALUATION_COLUMNS = ("person_id", "level", "public_required", "public_elective", "professional", "public", "total",
+                      "req_total", "req_public", "req_public_required", "req_professional", "compliant")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A scope's compliance for a year as one SQL statement (one row per person), not yet run.
+
+    `rows()` lists it, `summary()` aggregates it in the database, and the yearly audit can INSERT … SELECT it
+    into a snapshot; all three read the same statement, so they cannot disagree."""
+
+    sql: str
+    params: tuple
+
+    def rows(self, *, where: str = "", order_by: str = "person_id", limit: int | None = None,
+             offset: int = 0) -> list[dict]:
+        from django.db import connection
+
+        sql = f"SELECT * FROM ({self.sql}) ev {('WHERE ' + where) if where else ''} ORDER BY {order_by}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, self.params)
+            names = [c[0] for c in cursor.description]
+            out = [dict(zip(names, row)) for row in cursor.fetchall()]
+        for row in out:
+            row["compliant"] = bool(row["compliant"])
+        return out
+
+    def summary(self) -> dict:
+        """People and compliant people per title level and overall."""
+        from django.db import connection
+
+        sql = (f"SELECT level, COUNT(*), SUM(compliant) "
+               f"FROM ({self.sql}) ev GROUP BY level")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, self.params)
+            by_level = {lvl: {"people": n, "compliant": int(ok or 0)} for lvl, n, ok in cursor.fetchall()}
+        people = sum(v["people"] for v in by_level.values())
+        ok = sum(v["compliant"] for v in by_level.values())
+        return {"people": people, "compliant": ok, "rate": (ok / people) if people else None,
+                "by_level": by_level}
+
+
+def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None = None,
+                     as_of: datetime.date | None = None) -> Evaluation:
+    """Everyone in `people` (None: everyone) who holds a title on 31 December of `year`, evaluated against the
+    policy. Reads one person-year row per person; with `as_of`, the hours come from the entries recorded by the
+    end of that day instead (one grouped pass over the year's entries)."""
+    from django.db import connection
+
+    from .services import SUM_EXPRESSIONS
+
+    params: list = []
     if as_of is None:
-        t = PersonYearTotal.objects.filter(person=OuterRef("pk"), year=year)
-        qs = qs.annotate(**{k: Coalesce(Subquery(t.values(col)[:1]), ZERO, output_field=DEC) for k, col in
-                            (("pr", "public_required"), ("pe", "public_elective"), ("prof", "professional"),
-                             ("city", "organised_city"), ("province", "organised_province"))})
+        base = ("SELECT t.person_id, t.level, t.public_required AS pr, t.public_elective AS pe, "
+                "t.professional AS prof FROM ledger_personyeartotal t WHERE t.year = %s AND t.level IS NOT NULL")
+        params.append(year)
     else:
-        cut = end_of_day(as_of)
-        qs = qs.annotate(**_entry_sums("hour_entries__", Q(hour_entries__year=year,
-                                                           hour_entries__created_at__lt=cut)))
-    reqs = {r.level: r for r in policy.requirements.all()}
+        base = (f"SELECT t.person_id, t.level, COALESCE(e.pr, 0) AS pr, COALESCE(e.pe, 0) AS pe, "
+                f"COALESCE(e.prof, 0) AS prof FROM ledger_personyeartotal t LEFT JOIN "
+                f"(SELECT person_id, {SUM_EXPRESSIONS[0]} AS pr, {SUM_EXPRESSIONS[1]} AS pe, "
+                f"{SUM_EXPRESSIONS[2]} AS prof FROM ledger_hourentry WHERE year = %s AND created_at < %s "
+                f"GROUP BY person_id) e ON e.person_id = t.person_id WHERE t.year = %s AND t.level IS NOT NULL")
+        params += [year, end_of_day(as_of), year]
+    if people is not None:
+        inner, inner_params = people.order_by().values("pk").query.sql_with_params()
+        base += f" AND t.person_id IN ({inner})"
+        params += list(inner_params)
 
-    def by_level(attr: str, default=None):
-        whens = [When(level=lvl, then=Value(getattr(r, attr), output_field=DEC))
-                 for lvl, r in reqs.items() if getattr(r, attr) is not None]
-        return Case(*whens, default=Value(default, output_field=DEC), output_field=DEC)
+    def by_level(attr: str) -> str:
+        # Levels are choice values and figures are Decimals read from the policy, so they are inlined as
+        # literals: the statement stays one string that rows(), summary() and the audit can wrap.
+        whens = [f"WHEN '{r.level}' THEN {Decimal(getattr(r, attr))}" for r in policy.requirements.all()
+                 if r.level in TitleLevel.values and getattr(r, attr) is not None]
+        return f"CASE b.level {' '.join(whens)} ELSE NULL END" if whens else "CAST(NULL AS NUMERIC)"
 
-    qs = qs.annotate(
-        public=ExpressionWrapper(F("pr") + F("pe"), output_field=DEC),
-        total=ExpressionWrapper(F("pr") + F("pe") + F("prof"), output_field=DEC),
-        req_total=by_level("total_hours"), req_public=by_level("public_hours"),
-        req_public_required=by_level("public_required_hours"), req_professional=by_level("professional_hours"),
+    with_requirements = (
+        f"SELECT b.person_id, b.level, b.pr AS public_required, b.pe AS public_elective, b.prof AS professional, "
+        f"b.pr + b.pe AS public, b.pr + b.pe + b.prof AS total, {by_level('total_hours')} AS req_total, "
+        f"{by_level('public_hours')} AS req_public, {by_level('public_required_hours')} AS req_public_required, "
+        f"{by_level('professional_hours')} AS req_professional FROM ({base}) b"
     )
-    condition = (Q(total__gte=F("req_total")) & Q(public__gte=F("req_public"))
-                 & Q(pr__gte=F("req_public_required"))
-                 & (Q(req_professional__isnull=True) | Q(prof__gte=F("req_professional"))))
-    return qs.annotate(compliant=Case(When(condition, then=Value(True)), default=Value(False),
-                                      output_field=BooleanField()))
-
-
-def scope_summary(evaluated: QuerySet) -> dict:
-    """Counts per title level and overall from `scope_compliance`'s queryset, in one aggregate query."""
-    rows = (evaluated.order_by().values("level")
-            .annotate(people=Count("pk"), compliant_people=Count("pk", filter=Q(compliant=True))))
-    by_level = {r["level"]: {"people": r["people"], "compliant": r["compliant_people"]} for r in rows}
-    people = sum(v["people"] for v in by_level.values())
-    ok = sum(v["compliant"] for v in by_level.values())
-    return {"people": people, "compliant": ok, "rate": (ok / people) if people else None, "by_level": by_level}
+    sql = (f"SELECT x.*, CASE WHEN x.total >= x.req_total AND x.public >= x.req_public "
+           f"AND x.public_required >= x.req_public_required "
+           f"AND (x.req_professional IS NULL OR x.professional >= x.req_professional) THEN 1 ELSE 0 END "
+           f"AS compliant FROM ({with_requirements}) x")
+    return Evaluation(sql, tuple(params))
 
 
 # --- reconciliation ---------------------------------------------------------------------------------------------
@@ -191,8 +229,8 @@ def scope_summary(evaluated: QuerySet) -> dict:
 def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, list[dict]]:
     """Compare every running total with the sum of its entries, both aggregated in the database.
 
-    Returns (person-years checked, drifting person-years up to `limit`); a total without entries, or entries
-    without a total, is drift too."""
+    Returns (person-years checked, drifting person-years up to `limit`); a non-zero total without entries, or
+    entries without a total, is drift too (a zero row is an opened year with no hours yet)."""
     from django.db import connection
 
     from .services import SUM_EXPRESSIONS, TOTAL_COLUMNS
@@ -209,8 +247,8 @@ def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, lis
         WHERE t.person_id IS NULL OR {differs}
         UNION ALL
         SELECT t.person_id, t.year, {", ".join(f"NULL, t.{c}" for c in TOTAL_COLUMNS)}
-        FROM t WHERE NOT EXISTS (SELECT 1 FROM ledger_hourentry h
-                                 WHERE h.person_id = t.person_id AND h.year = t.year)
+        FROM t WHERE ({" OR ".join(f"t.{c} <> 0" for c in TOTAL_COLUMNS)})
+                 AND NOT EXISTS (SELECT 1 FROM ledger_hourentry h WHERE h.person_id = t.person_id AND h.year = t.year)
     """
     params = [year, year] if year else []
     with connection.cursor() as cursor:
@@ -220,7 +258,26 @@ def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, lis
         cursor.execute(f"{sql} LIMIT {int(limit)}", params)
         names = [c[0] for c in cursor.description]
         drift = [dict(zip(names, row)) for row in cursor.fetchall()]
+        # The level of each row must be the one the title history gives for 31 December.
+        if len(drift) < limit:
+            cursor.execute(_level_drift_sql(year, connection.vendor) + f" LIMIT {int(limit) - len(drift)}",
+                           [datetime.date(year, 12, 31), year] if year else [])
+            names = [c[0] for c in cursor.description]
+            drift += [dict(zip(names, row)) for row in cursor.fetchall()]
     return checked, drift
+
+
+def _level_drift_sql(year: int | None, vendor: str) -> str:
+    from .services import LEVELS_ON, level_on_year_end
+
+    differs = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    if year:  # one pass over the title history for that day
+        return (f"SELECT t.person_id, t.year, t.level AS total_level, lv.level AS title_level "
+                f"FROM ledger_personyeartotal t LEFT JOIN ({LEVELS_ON}) lv ON lv.person_id = t.person_id "
+                f"WHERE t.year = %s AND t.level {differs} lv.level")
+    return (f"SELECT t.person_id, t.year, t.level AS total_level, "
+            f"({level_on_year_end('t.person_id', 't.year')}) AS title_level FROM ledger_personyeartotal t "
+            f"WHERE t.level {differs} ({level_on_year_end('t.person_id', 't.year')})")
 
 
 def pending_hours(*, person: Person, year: int) -> str:

@@ -158,22 +158,70 @@ def _apply_to_totals(entries: Iterable[HourEntry]) -> None:
                 f"ON CONFLICT (person_id, year) DO UPDATE SET {sets}",
                 params,
             )
+            # A row created just now (no title trigger made it before) learns its level from the title history.
+            pairs = " OR ".join(["(person_id = %s AND year = %s)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET level = ({level_on_year_end(table + '.person_id', table + '.year')})"
+                f" WHERE level IS NULL AND ({pairs})",
+                [v for (person, year), _d in chunk for v in (person, year)],
+            )
+
+
+def level_on_year_end(person: str, year: str) -> str:
+    """SQL for the level in force on 31 December of a row's year: the latest title obtained on or before it.
+    SQLite keeps dates as ISO text, PostgreSQL as dates."""
+    day = f"make_date({year}, 12, 31)" if connection.vendor == "postgresql" else f"({year} || '-12-31')"
+    return (f"SELECT h.level FROM personnel_titleholding h WHERE h.person_id = {person} "
+            f"AND h.obtained_on <= {day} ORDER BY h.obtained_on DESC LIMIT 1")
+
+
+# Everyone's level on a given day, set-based (a window over the title history, one pass).
+LEVELS_ON = (
+    "SELECT person_id, level FROM (SELECT person_id, level, ROW_NUMBER() OVER "
+    "(PARTITION BY person_id ORDER BY obtained_on DESC) AS rn FROM personnel_titleholding "
+    "WHERE obtained_on <= %s) ranked WHERE rn = 1"
+)
+
+
+def year_open(*, year: int) -> int:
+    """Give everyone who holds a title on 31 December of `year` a person-year row (zero hours until entries come),
+    with that level. Set-based and idempotent; the title triggers keep the rows right afterwards.
+    Run when a year's policy is published (and by the audit before it evaluates); returns rows created or
+    re-levelled."""
+    table = PersonYearTotal._meta.db_table
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (person_id, year, level, {', '.join(TOTAL_COLUMNS)}) "
+            f"SELECT lv.person_id, %s, lv.level, {', '.join(['0'] * len(TOTAL_COLUMNS))} "
+            f"FROM ({LEVELS_ON}) lv WHERE true "
+            f"ON CONFLICT (person_id, year) DO UPDATE SET level = excluded.level "
+            f"WHERE {table}.level {distinct} excluded.level",
+            [year, datetime.date(year, 12, 31)],
+        )
+        return cursor.rowcount
 
 
 @transaction.atomic
 def totals_rebuild(*, year: int | None = None) -> int:
     """Recompute running totals from the journal (repair after a restore; never needed in normal operation)."""
     table = PersonYearTotal._meta.db_table
-    where = "WHERE year = %s" if year else ""
+    # "WHERE true" also settles SQLite's INSERT … SELECT … ON CONFLICT parsing ambiguity.
+    where = "WHERE year = %s" if year else "WHERE true"
     params = [year] if year else []
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} {where}", params)
+        cursor.execute(f"UPDATE {table} SET {', '.join(f'{c} = 0' for c in TOTAL_COLUMNS)} {where}", params)
         cursor.execute(
             f"INSERT INTO {table} (person_id, year, {', '.join(TOTAL_COLUMNS)}) "
-            f"SELECT person_id, year, {_SUMS} FROM ledger_hourentry {where} GROUP BY person_id, year",
+            f"SELECT person_id, year, {_SUMS} FROM ledger_hourentry {where} GROUP BY person_id, year "
+            f"ON CONFLICT (person_id, year) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in TOTAL_COLUMNS),
             params,
         )
-        return cursor.rowcount
+        rows = cursor.rowcount
+        cursor.execute(f"UPDATE {table} SET level = ({level_on_year_end(table + '.person_id', table + '.year')}) "
+                       f"{where} AND level IS NULL", params)
+        return rows
 
 
 # How each running-total column is computed from the journal (totals_rebuild and verify_ledger share it).
