@@ -175,7 +175,9 @@ class PersonYearTotal(models.Model):
     a scan of one row per person. `verify_ledger` recomputes totals and levels and reports any drift.
     """
 
-    person = models.ForeignKey("personnel.Person", models.PROTECT, related_name="year_totals",
+    # CASCADE: the row is derived data. A person with hours cannot be deleted anyway (HourEntry is PROTECT);
+    # one registered by mistake, with only zero rows, can.
+    person = models.ForeignKey("personnel.Person", models.CASCADE, related_name="year_totals",
                                verbose_name=_("人员"), db_index=False)
     year = models.PositiveSmallIntegerField(_("年度"))
     level = models.CharField(_("年末职称级别"), max_length=20, choices=TitleLevel.choices, null=True, blank=True)
