@@ -684,12 +684,12 @@ def copy_dataset(dataset: tablib.Dataset) -> tablib.Dataset:
 
 
 def run_import_command(command, resource_class: type[TwoStageResource], path: str, *,
-                       stat_labels: dict[str, str] | None = None) -> ImportReport:
-    """What both import commands do: run the import, print the summary, or fail with the report (exit 1)."""
+                       stat_labels: dict[str, str] | None = None, **resource_kwargs) -> ImportReport:
+    """What the import commands do: run the import, print the summary, or fail with the report (exit 1)."""
     from django.core.management.base import CommandError
 
     try:
-        report = run_import(resource_class, path)
+        report = run_import(resource_class, path, **resource_kwargs)
     except ImportRejected as exc:
         raise CommandError(exc.report.error_text(), returncode=1) from None
     out = command.stdout
