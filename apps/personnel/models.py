@@ -37,7 +37,9 @@ class Person(models.Model):
     name = models.CharField(_("姓名"), max_length=50)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("出生日期"))
-    unit = models.ForeignKey("orgs.Unit", models.PROTECT, related_name="people", verbose_name=_("单位"))
+    # No index of its own: the (unit, name) index below serves lookups by unit.
+    unit = models.ForeignKey("orgs.Unit", models.PROTECT, related_name="people", verbose_name=_("单位"),
+                             db_index=False)
     title_series = models.CharField(_("职称系列"), max_length=50, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -77,7 +79,9 @@ class TitleHolding(models.Model):
     its date until the next one starts. Two holdings on the same date would overlap, which the unique key refuses.
     The level for a year is the one in force on 31 December (DOMAIN.md)."""
 
-    person = models.ForeignKey(Person, models.CASCADE, related_name="titles", verbose_name=_("人员"))
+    # No index of its own: the unique (person, obtained_on) key serves lookups by person.
+    person = models.ForeignKey(Person, models.CASCADE, related_name="titles", verbose_name=_("人员"),
+                               db_index=False)
     level = models.CharField(_("职称级别"), max_length=20, choices=TitleLevel.choices)
     series = models.CharField(_("职称系列"), max_length=50, blank=True)
     obtained_on = models.DateField(_("取得日期"))

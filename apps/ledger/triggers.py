@@ -1,0 +1,133 @@
+"""The ledger's database triggers, installed by its migrations and again after every `migrate`.
+
+Why again: SQLite rebuilds a table for many ALTERs (a new table, copy, drop, rename), and the rebuild drops the
+triggers on it. Installing is idempotent (CREATE OR REPLACE / DROP IF EXISTS), so after every migrate the
+database holds the triggers this module describes.
+
+1. Append-only ledger (PostgreSQL): every UPDATE and DELETE of a ledger row is refused, whatever code path (ORM,
+   raw SQL, psql) tries. TRUNCATE is not row-level and stays possible for the table owner (test database teardown
+   uses it); the production application role should not own the tables.
+2. The title level in the person-year row (PostgreSQL and SQLite): ledger_personyeartotal.level equals the level in
+   force on 31 December. Titles change through the admin, imports, seeding and future APIs; a trigger catches every
+   path. After any INSERT, UPDATE or DELETE on personnel_titleholding, the affected people's rows are re-derived:
+   their existing person-year rows, plus a row for every year that has a policy in which they hold a title (so a
+   newly registered person appears in that year's evaluation at once). PostgreSQL does it once per statement
+   (transition tables: a bulk insert of 5,000 titles costs one set-based statement); SQLite once per row.
+"""
+
+APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '学时台账只能追加：% 被拒绝 (the hour ledger is append-only: % refused)', TG_OP, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END;
+$$;
+CREATE TRIGGER ledger_hourentry_append_only
+    BEFORE UPDATE OR DELETE ON ledger_hourentry
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+"""
+APPEND_ONLY_DROP = """
+DROP TRIGGER IF EXISTS ledger_hourentry_append_only ON ledger_hourentry;
+DROP FUNCTION IF EXISTS ledger_refuse_change();
+"""
+
+ZEROS = "0, 0, 0, 0, 0, 0, 0"
+COLS = ("person_id, year, level, public_required, public_elective, professional, organised_county, "
+        "organised_city, organised_province, entries")
+
+PG = f"""
+CREATE OR REPLACE FUNCTION ledger_relevel(person_ids bigint[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO ledger_personyeartotal ({COLS})
+    SELECT ys.person_id, ys.year, lv.level, {ZEROS}
+    FROM (SELECT p.pid AS person_id, y.year
+          FROM unnest(person_ids) AS p(pid) CROSS JOIN (SELECT DISTINCT year FROM catalog_yearpolicy) y
+          UNION
+          SELECT t.person_id, t.year FROM ledger_personyeartotal t WHERE t.person_id = ANY(person_ids)) ys
+    LEFT JOIN LATERAL (SELECT h.level FROM personnel_titleholding h
+                       WHERE h.person_id = ys.person_id AND h.obtained_on <= make_date(ys.year, 12, 31)
+                       ORDER BY h.obtained_on DESC LIMIT 1) lv ON true
+    WHERE lv.level IS NOT NULL
+       OR EXISTS (SELECT 1 FROM ledger_personyeartotal t WHERE t.person_id = ys.person_id AND t.year = ys.year)
+    ON CONFLICT (person_id, year) DO UPDATE SET level = EXCLUDED.level
+    WHERE ledger_personyeartotal.level IS DISTINCT FROM EXCLUDED.level;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_titles_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ledger_relevel(ARRAY(SELECT DISTINCT person_id FROM new_rows));
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION ledger_titles_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ledger_relevel(ARRAY(SELECT person_id FROM new_rows UNION SELECT person_id FROM old_rows));
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION ledger_titles_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ledger_relevel(ARRAY(SELECT DISTINCT person_id FROM old_rows));
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER ledger_titles_ai AFTER INSERT ON personnel_titleholding
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_titles_inserted();
+CREATE TRIGGER ledger_titles_au AFTER UPDATE ON personnel_titleholding
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_titles_updated();
+CREATE TRIGGER ledger_titles_ad AFTER DELETE ON personnel_titleholding
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_titles_deleted();
+"""
+PG_DROP = """
+DROP TRIGGER IF EXISTS ledger_titles_ai ON personnel_titleholding;
+DROP TRIGGER IF EXISTS ledger_titles_au ON personnel_titleholding;
+DROP TRIGGER IF EXISTS ledger_titles_ad ON personnel_titleholding;
+DROP FUNCTION IF EXISTS ledger_titles_inserted();
+DROP FUNCTION IF EXISTS ledger_titles_updated();
+DROP FUNCTION IF EXISTS ledger_titles_deleted();
+DROP FUNCTION IF EXISTS ledger_relevel(bigint[]);
+"""
+
+
+def _sqlite_relevel(pid: str) -> str:
+    return f"""
+    INSERT INTO ledger_personyeartotal ({COLS})
+    SELECT {pid}, ys.year,
+           (SELECT h.level FROM personnel_titleholding h
+            WHERE h.person_id = {pid} AND h.obtained_on <= ys.year || '-12-31'
+            ORDER BY h.obtained_on DESC LIMIT 1) AS lvl,
+           {ZEROS}
+    FROM (SELECT year FROM catalog_yearpolicy
+          UNION SELECT year FROM ledger_personyeartotal WHERE person_id = {pid}) ys
+    WHERE lvl IS NOT NULL
+       OR EXISTS (SELECT 1 FROM ledger_personyeartotal t WHERE t.person_id = {pid} AND t.year = ys.year)
+    ON CONFLICT (person_id, year) DO UPDATE SET level = excluded.level;"""
+
+
+SQLITE = [
+    f"CREATE TRIGGER ledger_titles_ai AFTER INSERT ON personnel_titleholding BEGIN {_sqlite_relevel('NEW.person_id')} END;",
+    f"CREATE TRIGGER ledger_titles_au AFTER UPDATE ON personnel_titleholding BEGIN "
+    f"{_sqlite_relevel('OLD.person_id')} {_sqlite_relevel('NEW.person_id')} END;",
+    f"CREATE TRIGGER ledger_titles_ad AFTER DELETE ON personnel_titleholding BEGIN {_sqlite_relevel('OLD.person_id')} END;",
+]
+SQLITE_DROP = [f"DROP TRIGGER IF EXISTS ledger_titles_{x};" for x in ("ai", "au", "ad")]
+
+
+
+
+def install(connection) -> None:
+    """Create or replace every ledger trigger on this connection's database."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(APPEND_ONLY_DROP + PG_DROP)
+            cursor.execute(APPEND_ONLY)
+            cursor.execute(PG)
+        elif connection.vendor == "sqlite":
+            for statement in SQLITE_DROP + SQLITE:
+                cursor.execute(statement)
+
+
+def uninstall(connection) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(APPEND_ONLY_DROP + PG_DROP)
+        elif connection.vendor == "sqlite":
+            for statement in SQLITE_DROP:
+                cursor.execute(statement)
