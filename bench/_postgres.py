@@ -1,6 +1,8 @@
 """PostgreSQL helpers shared by benchmarks: refuse anything but a *_bench database, recreate it, raw connections."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import psycopg2
 from django.conf import settings
 from django.core.management import call_command
@@ -51,3 +53,30 @@ def fresh_database(*, fixtures: tuple[str, ...] = ("kaifeng_2016",)) -> str:
         call_command("loaddata", fixture, verbosity=0)
     connection.close()
     return name
+
+
+@contextmanager
+def use_database(name: str):
+    """Point the default connection at another *_bench database for the duration of a benchmark, so a costly
+    dataset (the ledger's ten million entries) survives the benchmarks that recreate the default one."""
+    if not name.endswith("_bench"):
+        raise Unavailable(f"refusing to use {name!r}: benchmark databases end in _bench")
+    db = database_settings()
+    original = db["NAME"]
+    connections.close_all()
+    db["NAME"] = name
+    try:
+        yield name
+    finally:
+        connections.close_all()
+        db["NAME"] = original
+
+
+def database_exists(name: str) -> bool:
+    admin = raw_connection("postgres")
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return cur.fetchone() is not None
+    finally:
+        admin.close()

@@ -352,3 +352,17 @@ def test_as_of_scope_evaluation_matches_person_by_person(kf_unit, policy):
     now = selectors.scope_compliance(year=2016, policy=policy, people=scope)
     assert then.summary()["compliant"] == 6 and now.summary()["compliant"] == 5
     assert [r["total"] for r in then.rows()] == [90] * 6
+
+
+@pytest.mark.postgres
+def test_bulk_copy_path_stores_awkward_text_exactly_and_moves_totals(kf_unit):
+    people = [f.PersonFactory(unit=kf_unit) for _ in range(3)]
+    title = "培训\t第1期\\补录\n（含换行）"
+    with transaction.atomic():
+        added = services.entries_record(entries=[
+            entry(people[i % 3], "professional", 1, key=f"bulk:{i}", course_title=title) for i in range(1500)],
+            returning=False)
+    assert added == 1500
+    assert set(HourEntry.objects.values_list("course_title", flat=True)) == {title}
+    assert [totals(p).professional for p in people] == [500, 500, 500]
+    assert selectors.ledger_drift()[1] == []

@@ -38,3 +38,8 @@ def test_embedded_default_is_sqlite_with_in_process_tasks():
     proc = _setup("config.settings.local", REDIS_URL="")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["django.db.backends.sqlite3", "True"]
+
+
+def test_healthz_answers_without_login(client, db):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json()["ok"] is True

@@ -123,6 +123,8 @@ SEE: dict[str, Callable[[User], Q]] = {
     "accounts.User": _users,
 }
 
+TO_MANY_RULES = {"orgs.Unit", "bases.TrainingBase"}
+
 # model label -> roles that may add or change objects they can see
 _BUREAUS = {Role.SYSTEM_ADMIN, Role.CITY_BUREAU}
 CHANGE: dict[str, set[str]] = {
@@ -170,8 +172,10 @@ def visible(user, model: type[Model] | QuerySet) -> QuerySet:
     condition = rule(user)
     if condition == ALL:
         return qs
-    # distinct(): some rules cross to-many relations (delegations, departments) and could repeat rows.
-    return qs.filter(condition).distinct()
+    qs = qs.filter(condition)
+    # Rules that cross a to-many relation (a base's delegations, an industry's departments, a unit's people) could
+    # repeat rows; the others must not pay for DISTINCT on every lookup.
+    return qs.distinct() if _label(qs) in TO_MANY_RULES else qs
 
 
 def get_visible_or_404(user, model: type[Model] | QuerySet, **lookup) -> Model:

@@ -222,10 +222,10 @@ class HourEntryResource(TwoStageResource):
                                 course_title="" if v["course"] else v["course_name"],
                                 base_id=v["base_obj"].pk if v["base_obj"] else None, organiser=v["organiser"],
                                 source_object=batch, source_row=sheet_row)
-            for sheet_row, v in self._accepted], created_by=self.user)
-        batch.created_entries = len(created)
+            for sheet_row, v in self._accepted], created_by=self.user, returning=False)
+        batch.created_entries = created
         batch.save(update_fields=["created_entries"])
-        self.stats["entries_created"] = len(created)
+        self.stats["entries_created"] = created
 
     # export ------------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from apps.catalog.models import YearPolicy
+from apps.catalog.models import PolicyRequirement, YearPolicy
 from apps.core.errors import DomainError
 from apps.personnel.models import Person, PromotionApplication, TitleHolding, TitleLevel
 
@@ -33,13 +33,21 @@ def _region_chain(region) -> list[int]:
 
 
 def policy_for(*, year: int, region) -> YearPolicy:
-    """The most specific policy for the year: the region's own, else its city's, else its province's."""
+    """The most specific policy for the year: the region's own, else its city's, else its province's.
+    One query: the policies of the region chain with their requirements."""
     chain = _region_chain(region)
-    policies = {p.region_id: p for p in
-                YearPolicy.objects.filter(year=year, region_id__in=chain).prefetch_related("requirements")}
+    rows = list(PolicyRequirement.objects.filter(policy__year=year, policy__region_id__in=chain)
+                .select_related("policy"))
+    by_region: dict[int, YearPolicy] = {}
+    for r in rows:
+        policy = by_region.setdefault(r.policy.region_id, r.policy)
+        policy.__dict__.setdefault("_requirements", []).append(r)
     for region_id in chain:
-        if region_id in policies:
-            return policies[region_id]
+        if region_id in by_region:
+            return by_region[region_id]
+    if YearPolicy.objects.filter(year=year, region_id__in=chain).exists():
+        raise DomainError(_("%(year)s 年度政策尚未规定各职称级别的学时要求") % {"year": year}, field="year",
+                          code="no_requirements")
     raise DomainError(_("%(year)s 年度没有继续教育政策，无法评估") % {"year": year}, field="year", code="no_policy")
 
 
@@ -54,7 +62,8 @@ def entry_years(*, person: Person) -> set[int]:
 
 
 def requirement_of(policy: YearPolicy, level: str) -> compliance.Requirement:
-    for r in policy.requirements.all():
+    requirements = policy.__dict__.get("_requirements")
+    for r in requirements if requirements is not None else policy.requirements.all():
         if r.level == level:
             return compliance.Requirement(r.total_hours, r.public_hours, r.public_required_hours,
                                           r.professional_hours, policy.promotion_min_level)
@@ -72,12 +81,7 @@ def title_level_on(*, person_id: int, day: datetime.date) -> str | None:
 def totals_for(*, person_id: int, year: int, as_of: datetime.date | None = None) -> compliance.Totals:
     if as_of is None:
         row = PersonYearTotal.objects.filter(person_id=person_id, year=year).first()
-        if row is None:
-            return compliance.Totals()
-        return compliance.Totals(
-            row.public_required, row.public_elective, row.professional,
-            (("county", row.organised_county), ("city", row.organised_city), ("province", row.organised_province)),
-        )
+        return _totals_of(row) if row is not None else compliance.Totals()
     agg = (HourEntry.objects.filter(person_id=person_id, year=year).recorded_by(as_of)
            .aggregate(**_entry_sums("")))
     return compliance.Totals(
@@ -87,24 +91,33 @@ def totals_for(*, person_id: int, year: int, as_of: datetime.date | None = None)
     )
 
 
+def _totals_of(row: PersonYearTotal) -> compliance.Totals:
+    return compliance.Totals(
+        row.public_required, row.public_elective, row.professional,
+        (("county", row.organised_county), ("city", row.organised_city), ("province", row.organised_province)),
+    )
+
+
 def promotion_for(*, person_id: int, year: int) -> compliance.Promotion | None:
     app = PromotionApplication.objects.filter(person_id=person_id, year=year).first()
     return compliance.Promotion(app.from_level, app.to_level) if app else None
 
 
 def person_compliance(*, person: Person, year: int, as_of: datetime.date | None = None) -> compliance.Result:
-    """Five queries whatever the number of entries: policy, title, totals, promotion (+ the person's region)."""
-    region = person.unit.region
-    policy = policy_for(year=year, region=region)
-    level = title_level_on(person_id=person.pk, day=year_end(year))
+    """A fixed number of queries whatever the number of entries: the policy, the person-year row (running
+    totals and the level on 31 December), the promotion application; with `as_of`, the entries' sums instead."""
+    policy = policy_for(year=year, region=person.unit.region)
+    row = PersonYearTotal.objects.filter(person_id=person.pk, year=year).first()
+    level = row.level if row is not None else title_level_on(person_id=person.pk, day=year_end(year))
     if level is None:
         raise DomainError(_("%(name)s 在 %(year)s 年 12 月 31 日没有职称记录，无法确定学时要求")
                           % {"name": person.name, "year": year}, field="level", code="no_title")
-    return compliance.evaluate(
-        year=year, level=level, requirement=requirement_of(policy, level),
-        totals=totals_for(person_id=person.pk, year=year, as_of=as_of),
-        promotion=promotion_for(person_id=person.pk, year=year),
-    )
+    if as_of is None:
+        totals = _totals_of(row) if row is not None else compliance.Totals()
+    else:
+        totals = totals_for(person_id=person.pk, year=year, as_of=as_of)
+    return compliance.evaluate(year=year, level=level, requirement=requirement_of(policy, level), totals=totals,
+                               promotion=promotion_for(person_id=person.pk, year=year))
 
 
 def person_entries(*, person: Person, year: int | None = None, as_of: datetime.date | None = None) -> QuerySet:

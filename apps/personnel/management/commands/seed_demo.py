@@ -18,8 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=10_000, help="每个事务的人数 / people per transaction")
         parser.add_argument("--method", choices=["auto", "copy", "orm"], default="auto",
                             help="auto: COPY on PostgreSQL, bulk_create elsewhere")
+        parser.add_argument("--no-hours", dest="hours", action="store_false",
+                            help="不生成学时记录 / people only, no ledger entries for the year")
 
-    def handle(self, *args, people, year, units, seed, chunk_size, method, **options):
+    def handle(self, *args, people, year, units, seed, chunk_size, method, hours=True, **options):
         verbose = options["verbosity"] >= 1
         last = [0.0]
 
@@ -45,3 +47,20 @@ class Command(BaseCommand):
             f"(already there: {r.people_skipped:,}); 职称记录 title holdings +{r.holdings_created:,}; "
             f"晋升申报 promotion applications +{r.promotions_created:,}; "
             f"{r.seconds:.1f} s, {r.rate:,.0f} people/s ({r.method})"))
+        if hours:
+            self._seed_hours(year=year, seed=seed, verbose=verbose)
+
+    def _seed_hours(self, *, year: int, seed: int, verbose: bool) -> None:
+        # The ledger sits above personnel, so its seeder is asked for here, at the command, not in demo_seed.
+        from apps.ledger.demo_seed import demo_hours_seed
+
+        def report(r) -> None:
+            if verbose:
+                self.stdout.write(f"  学时 hours: {r.people:,} people, +{r.entries:,} entries, {r.rate:,.0f} entries/s")
+
+        try:
+            r = demo_hours_seed(year=year, seed=seed, progress=report)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(
+            f"学时记录 hour entries +{r.entries:,} for {r.people:,} people, {r.seconds:.1f} s ({r.rate:,.0f} entries/s)"))
