@@ -366,3 +366,18 @@ def test_bulk_copy_path_stores_awkward_text_exactly_and_moves_totals(kf_unit):
     assert set(HourEntry.objects.values_list("course_title", flat=True)) == {title}
     assert [totals(p).professional for p in people] == [500, 500, 500]
     assert selectors.ledger_drift()[1] == []
+
+
+def test_publishing_a_policy_in_the_admin_opens_the_year(client, kf_unit, policy, django_capture_on_commit_callbacks):
+    from apps.accounts.models import Role
+
+    p = f.PersonFactory(unit=kf_unit)
+    f.TitleHoldingFactory(person=p, level="junior", obtained_on=datetime.date(2012, 7, 1))
+    client.force_login(f.UserFactory(role=Role.CITY_BUREAU, region=policy.region))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/catalog/yearpolicy/add/", {
+            "year": 2017, "region": policy.region.pk, "title": "2017年度意见", "minutes_per_hour": 45,
+            "hours_per_credit": "1", "promotion_min_level": "city",
+            "requirements-TOTAL_FORMS": 0, "requirements-INITIAL_FORMS": 0})
+    assert response.status_code == 302, response.content[:2000]
+    assert PersonYearTotal.objects.get(person=p, year=2017).level == "junior"

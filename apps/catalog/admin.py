@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 
 from apps.accounts.scoped_admin import ScopedModelAdmin, ScopedTabularInline
 
@@ -15,6 +16,14 @@ class YearPolicyAdmin(ScopedModelAdmin):
     list_filter = ("year", "region")
     search_fields = ("title",)
     inlines = [RequirementInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Publishing a year's policy opens the year for everyone holding a title, in a worker, once committed.
+        from apps.ledger.tasks import open_year
+
+        year = obj.year
+        transaction.on_commit(lambda: open_year.delay(year))
 
 
 @admin.register(PolicyRequirement)
