@@ -39,6 +39,8 @@ test: venv
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: venv
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq --no-install-recommends wrk; } \
+	  || echo "note: the API load benchmark needs wrk (sudo apt-get install -y wrk)"
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
