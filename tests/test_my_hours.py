@@ -317,7 +317,8 @@ def test_nav_and_home_link_to_my_hours_for_trainees_only(client, trainee, county
 
 def test_page_renders_in_english(client, trainee, mine):
     short_of_eight(mine)
-    html = page(client, trainee, "/my/hours/2016/", HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # the language switch's choice
+    html = page(client, trainee, "/my/hours/2016/")
     assert '<html lang="en">' in html
     assert "My hours" in html and "Status" in html
     assert "8 hours short in total; 8 public-subject hours missing, of which 4 required" in html

@@ -334,3 +334,13 @@ def test_500_end_to_end(client, db):
     response = client.get("/boom/")
     assert response.status_code == 500
     assert "服务器内部错误" in response.content.decode()
+
+
+def test_an_english_browser_still_gets_chinese_until_the_user_switches(client, users):
+    from apps.accounts.models import Role
+
+    client.force_login(users[Role.TRAINEE])
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "退出登录" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "退出登录" not in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
