@@ -39,6 +39,19 @@ def _gate_services(request):
             _missing(f"Redis at {settings.REDIS_URL} does not answer: {exc}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Each test starts as a new request would: Chinese active, nothing cached (the cache outlives the rolled-back
+    database of the previous test, and a request leaves its language active in the thread)."""
+    from django.core.cache import cache
+    from django.utils import translation
+
+    cache.clear()
+    translation.activate("zh-hans")
+    yield
+    translation.deactivate()
+
+
 # --- the Kaifeng world: a city, two counties, units, people, bases --------------------------------------------
 
 

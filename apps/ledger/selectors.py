@@ -35,7 +35,10 @@ def _region_chain(region) -> list[int]:
 def policy_for(*, year: int, region) -> YearPolicy:
     """The most specific policy for the year: the region's own, else its city's, else its province's.
     One query: the policies of the region chain with their requirements."""
-    chain = _region_chain(region)
+    return _load_policy(year=year, chain=_region_chain(region))
+
+
+def _load_policy(*, year: int, chain: list[int]) -> YearPolicy:
     rows = list(PolicyRequirement.objects.filter(policy__year=year, policy__region_id__in=chain)
                 .select_related("policy"))
     by_region: dict[int, YearPolicy] = {}
@@ -240,10 +243,11 @@ def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None =
 
 
 def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, list[dict]]:
-    """Compare every running total with the sum of its entries, both aggregated in the database.
+    """Compare every running total with the sum of its entries, both aggregated in the database, and every
+    person-year level with the title history.
 
-    Returns (person-years checked, drifting person-years up to `limit`); a non-zero total without entries, or
-    entries without a total, is drift too (a zero row is an opened year with no hours yet)."""
+    Returns (person-years with entries checked, drifting person-years up to `limit`); a non-zero total without
+    entries, or entries without a total, is drift too (a zero row is an opened year with no hours yet)."""
     from django.db import connection
 
     from .services import SUM_EXPRESSIONS, TOTAL_COLUMNS
@@ -252,9 +256,9 @@ def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, lis
     differs = " OR ".join(f"e.{c} <> t.{c}" for c in TOTAL_COLUMNS)
     e_cols = ", ".join(f"{expr} AS {c}" for expr, c in zip(SUM_EXPRESSIONS, TOTAL_COLUMNS))
     show = ", ".join(f"e.{c} AS journal_{c}, t.{c} AS total_{c}" for c in TOTAL_COLUMNS)
-    sql = f"""
-        WITH e AS (SELECT person_id, year, {e_cols} FROM ledger_hourentry {where} GROUP BY person_id, year),
-             t AS (SELECT * FROM ledger_personyeartotal {where})
+    ctes = (f"WITH e AS (SELECT person_id, year, {e_cols} FROM ledger_hourentry {where} GROUP BY person_id, year), "
+            f"t AS (SELECT * FROM ledger_personyeartotal {where})")
+    differences = f"""
         SELECT COALESCE(e.person_id, t.person_id) AS person_id, COALESCE(e.year, t.year) AS year, {show}
         FROM e LEFT JOIN t ON t.person_id = e.person_id AND t.year = e.year
         WHERE t.person_id IS NULL OR {differs}
@@ -265,12 +269,14 @@ def ledger_drift(*, year: int | None = None, limit: int = 100) -> tuple[int, lis
     """
     params = [year, year] if year else []
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT person_id, year FROM ledger_hourentry {where}) x",
-                       params[:1])
-        (checked,) = cursor.fetchone()
-        cursor.execute(f"{sql} LIMIT {int(limit)}", params)
-        names = [c[0] for c in cursor.description]
-        drift = [dict(zip(names, row)) for row in cursor.fetchall()]
+        # One pass over the journal: the aggregate feeds both the count and the comparison.
+        cursor.execute(f"{ctes} SELECT (SELECT COUNT(*) FROM e), COUNT(*) FROM ({differences}) d", params)
+        checked, bad = cursor.fetchone()
+        drift = []
+        if bad:
+            cursor.execute(f"{ctes} {differences} LIMIT {int(limit)}", params)
+            names = [c[0] for c in cursor.description]
+            drift = [dict(zip(names, row)) for row in cursor.fetchall()]
         # The level of each row must be the one the title history gives for 31 December.
         if len(drift) < limit:
             cursor.execute(_level_drift_sql(year, connection.vendor) + f" LIMIT {int(limit) - len(drift)}",
