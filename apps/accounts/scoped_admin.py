@@ -63,3 +63,16 @@ class ScopedTabularInline(ScopedAdminMixin, admin.TabularInline):
 
 def masked_id_column(request, number: str) -> str:
     return number if visibility.sees_full_id(request.user) else mask_id_number(number)
+
+
+class ReadOnlyScopedAdmin(ScopedModelAdmin):
+    """For records that only services write (the ledger, enrolment): looked at here, never edited."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

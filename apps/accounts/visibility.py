@@ -37,9 +37,15 @@ def _people(user: User, prefix: str = "") -> Q:
             return Q(**{f"{p}unit": user.unit_id})
         case Role.TRAINEE:
             return Q(**{f"{p}pk": user.person_id})
+        case Role.BASE_STAFF:
+            # A base sees its own trainees: those registered in its classes or reported by its platform.
+            from apps.enrollment.models import OnlineCompletion, Registration
+
+            return (Q(**{f"{p}pk__in": Registration.objects.filter(training_class__base=user.base_id)
+                         .values("person_id")})
+                    | Q(**{f"{p}pk__in": OnlineCompletion.objects.filter(base=user.base_id).values("person_id")}))
         case _:
-            # Base staff see people through their enrolments (a later app); industry departments see no one.
-            return NONE
+            return NONE  # industry departments plan for an industry; they see no personal records
 
 
 def _units(user: User) -> Q:
@@ -89,6 +95,37 @@ def _delegations(user: User) -> Q:
             return NONE
 
 
+def _of_base(path: str, *, people: str | None = None) -> Callable[[User], Q]:
+    """Records that belong to a base: its staff see them; bureaus see them in their jurisdiction; a unit, a county
+    and a trainee see those of their people (when `people` names the path to the person)."""
+    def rule(user: User) -> Q:
+        if user.role == Role.BASE_STAFF:
+            return Q(**{path: user.base_id})
+        if user.role in (Role.SYSTEM_ADMIN, Role.CITY_BUREAU):
+            return ALL if user.role == Role.SYSTEM_ADMIN else _region_tree(user, f"{path}__region")
+        if people is not None and user.role in (Role.COUNTY_BUREAU, Role.UNIT_ADMIN, Role.TRAINEE):
+            return _people(user, f"{people}__")
+        return NONE
+    return rule
+
+
+def _classes(user: User) -> Q:
+    # Classes are a public timetable (units choose where to register); a base manages only its own.
+    return Q(base=user.base_id) if user.role == Role.BASE_STAFF else ALL
+
+
+def _plans(user: User) -> Q:
+    match user.role:
+        case Role.SYSTEM_ADMIN | Role.CITY_BUREAU:
+            return ALL
+        case Role.INDUSTRY_DEPT:
+            return Q(department=user.department_id)
+        case Role.BASE_STAFF | Role.COUNTY_BUREAU:
+            return Q(status="acknowledged")  # bases run professional courses only under acknowledged plans
+        case _:
+            return NONE
+
+
 def _users(user: User) -> Q:
     if user.role == Role.SYSTEM_ADMIN:
         return ALL
@@ -120,6 +157,14 @@ SEE: dict[str, Callable[[User], Q]] = {
     "ledger.HourEntry": _by_prefix(_people, "person__"),
     "ledger.PersonYearTotal": _by_prefix(_people, "person__"),
     "ledger.HourImport": lambda user: ALL if user.role in (Role.SYSTEM_ADMIN, Role.CITY_BUREAU) else NONE,
+    "catalog.IndustryPlan": _plans,
+    "enrollment.TrainingClass": _classes,
+    "enrollment.Registration": _of_base("training_class__base", people="person"),
+    "enrollment.ExamResult": _of_base("registration__training_class__base", people="registration__person"),
+    "enrollment.ResultUpload": _of_base("base"),
+    "enrollment.OnlineCompletion": _of_base("base", people="person"),
+    "enrollment.Submission": _of_base("base"),
+    "enrollment.SubmissionItem": _of_base("submission__base", people="person"),
     "accounts.User": _users,
 }
 
@@ -144,6 +189,16 @@ CHANGE: dict[str, set[str]] = {
     "ledger.HourEntry": set(),
     "ledger.PersonYearTotal": set(),
     "ledger.HourImport": set(),
+    # Plans are filed by departments and classes scheduled by bases through their pages (services check the
+    # rules); the admin shows these records without forms that would go around those checks.
+    "catalog.IndustryPlan": set(),
+    "enrollment.TrainingClass": set(),
+    "enrollment.Registration": set(),
+    "enrollment.ExamResult": set(),
+    "enrollment.ResultUpload": set(),
+    "enrollment.OnlineCompletion": set(),
+    "enrollment.Submission": set(),
+    "enrollment.SubmissionItem": set(),
     "accounts.User": {Role.SYSTEM_ADMIN},
 }
 

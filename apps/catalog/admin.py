@@ -3,7 +3,7 @@ from django.db import transaction
 
 from apps.accounts.scoped_admin import ScopedModelAdmin, ScopedTabularInline
 
-from .models import Course, PolicyRequirement, YearPolicy
+from .models import Course, IndustryPlan, PolicyRequirement, YearPolicy
 
 
 class RequirementInline(ScopedTabularInline):
@@ -37,3 +37,10 @@ class CourseAdmin(ScopedModelAdmin):
     list_display = ("code", "title", "category", "hours", "credits", "mode", "year", "industry", "is_active")
     list_filter = ("year", "category", "mode", "industry", "is_active")
     search_fields = ("code", "title")
+
+
+@admin.register(IndustryPlan)
+class IndustryPlanAdmin(ScopedModelAdmin):
+    list_display = ("title", "department", "year", "starts_on", "ends_on", "status", "reviewed_at")
+    list_filter = ("year", "status", "department")
+    search_fields = ("title",)

@@ -1,6 +1,7 @@
 """The year's policy and the course catalogue. Every figure of the 2016 document is data here (R8)."""
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -103,3 +104,37 @@ class Course(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
+
+
+class IndustryPlan(models.Model):
+    """A professional-subject plan an industry department files with the bureau before it runs (W3, R12)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        FILED = "filed", _("已报备，待确认")
+        ACKNOWLEDGED = "acknowledged", _("已备案")
+        RETURNED = "returned", _("已退回")
+
+    department = models.ForeignKey("orgs.IndustryDepartment", models.PROTECT, related_name="plans",
+                                   verbose_name=_("行业主管部门"))
+    title = models.CharField(_("计划名称"), max_length=200)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    courses = models.ManyToManyField(Course, related_name="plans", verbose_name=_("专业科目课程"), blank=True)
+    status = models.CharField(_("状态"), max_length=15, choices=Status.choices, default=Status.DRAFT)
+    return_reason = models.CharField(_("退回原因"), max_length=500, blank=True)
+    filed_at = models.DateTimeField(_("报备时间"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("处理人"))
+
+    class Meta:
+        verbose_name = _("行业专业科目计划")
+        verbose_name_plural = _("行业专业科目计划")
+        ordering = ["-year", "department"]
+        constraints = [models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                              name="plan_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.title}"

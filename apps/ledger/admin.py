@@ -1,28 +1,15 @@
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from apps.accounts.scoped_admin import ScopedModelAdmin
+from apps.accounts.scoped_admin import ReadOnlyScopedAdmin
 from apps.core.importing import IMPORT_FORMATS
 
 from .models import HourEntry, HourImport, PersonYearTotal
 from .resources import HourEntryResource
 
 
-class ReadOnlyLedgerAdmin(ScopedModelAdmin):
-    """The ledger is looked at here, never edited: its services are the only writers."""
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(HourEntry)
-class HourEntryAdmin(ImportExportMixin, ReadOnlyLedgerAdmin):
+class HourEntryAdmin(ImportExportMixin, ReadOnlyScopedAdmin):
     # Importing history goes through the resource, which writes through the ledger service: still no form edits.
     resource_classes = [HourEntryResource]
     import_formats = IMPORT_FORMATS
@@ -51,7 +38,7 @@ class HourEntryAdmin(ImportExportMixin, ReadOnlyLedgerAdmin):
 
 
 @admin.register(PersonYearTotal)
-class PersonYearTotalAdmin(ReadOnlyLedgerAdmin):
+class PersonYearTotalAdmin(ReadOnlyScopedAdmin):
     list_display = ("person", "year", "public_required", "public_elective", "professional", "organised_city",
                     "entries")
     list_filter = ("year",)
@@ -60,6 +47,6 @@ class PersonYearTotalAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(HourImport)
-class HourImportAdmin(ReadOnlyLedgerAdmin):
+class HourImportAdmin(ReadOnlyScopedAdmin):
     list_display = ("file_name", "rows", "created_entries", "created_by", "created_at")
     search_fields = ("file_name", "sha256")

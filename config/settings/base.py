@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.bases",
     "apps.ledger",
+    "apps.enrollment",
     "apps.accounts",
     "apps.portal",
 ]
