@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls")),
     path("", include("apps.ledger.urls")),
+    path("enrollment/", include("apps.enrollment.urls")),
     path("", include("apps.portal.urls")),
 ]
 if settings.DEBUG:

@@ -1,0 +1,4 @@
+from .views import classes, plans, results, submissions
+
+app_name = "enrollment"
+urlpatterns = [*classes.urlpatterns, *results.urlpatterns, *submissions.urlpatterns, *plans.urlpatterns]

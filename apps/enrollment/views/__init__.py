@@ -1,0 +1,1 @@
+"""Pages of the enrolment app, one module per area; each module defines its own `urlpatterns`."""
