@@ -155,3 +155,13 @@ def test_two_unit_admins_taking_the_last_seat_at_once_one_wins(kaifeng):
     assert sorted(outcomes) == ["class_full", "registered"]
     c.refresh_from_db()
     assert c.registered == 1 and Registration.objects.filter(training_class=c).count() == 1
+
+
+def test_a_county_organises_only_at_its_own_bases_or_a_city_base_it_delegated_to(kf):
+    from apps.bases.models import CountyDelegation
+
+    with pytest.raises(DomainError) as exc:
+        a_class(kf, organised_by=kf["longting"])  # 开封大学, not delegated by 龙亭区
+    assert exc.value.rule == "W4"
+    CountyDelegation.objects.create(county=kf["longting"], base=kf["kf-kfdx"], since=datetime.date(2016, 1, 1))
+    assert a_class(kf, organised_by=kf["longting"]).organiser == "county"

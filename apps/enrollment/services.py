@@ -89,9 +89,17 @@ def class_create(*, base: TrainingBase, course: Course, code: str, starts_on: da
     if starts_on.year != course.year:
         raise DomainError(_("课程属于 %(y)s 年度，班次日期须在该年度内") % {"y": course.year}, field="starts_on")
     organised_by = organised_by or base.region
-    if organised_by.kind == Region.Kind.COUNTY and base.level == TrainingBase.Level.COUNTY \
-            and base.region_id != organised_by.pk:
-        raise DomainError(_("县（区）人社局只能在本县（区）基地组织公需科目培训（W4）"), field="base", rule="W4")
+    if organised_by.kind == Region.Kind.COUNTY:
+        # W4: a county organises at its own bases, or at a city base it delegated to (B4) — elsewhere none of its
+        # people could register.
+        own = base.level == TrainingBase.Level.COUNTY and base.region_id == organised_by.pk
+        delegated = base.level == TrainingBase.Level.CITY and CountyDelegation.objects.filter(
+            county=organised_by, base=base).exists()
+        if not (own or delegated):
+            raise DomainError(_("县（区）人社局只能在本县（区）基地或本县委托的市级基地组织培训（W4、B4）"),
+                              field="base", rule="W4")
+        if course.category == "professional":
+            raise DomainError(_("县（区）人社局组织的是公需科目培训（W4）"), field="course", rule="W4")
     policy = policy_for(year=course.year, region=base.region)
     deadline = policy.registration_deadline or starts_on
     try:
