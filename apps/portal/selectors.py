@@ -120,6 +120,8 @@ def _unit_admin(user: User) -> Home:
                    _admin_url(user, "personnel_promotionapplication_changelist")),
         ],
         links=_links(
+            Link(_("面授培训报名"), reverse("enrollment:open_classes"), _("勾选或上传本单位人员，截止日期前报名")),
+            Link(_("本单位报名与成绩"), reverse("enrollment:unit_registrations")),
             Link(_("专业技术人员名册"), _admin_url(user, "personnel_person_changelist"), _("查看、搜索、修改本单位人员")),
             Link(_("登记新人员"), _admin_url(user, "personnel_person_add"), _("身份证号自动校验")),
             Link(_("职称记录"), _admin_url(user, "personnel_titleholding_changelist")),
@@ -127,7 +129,7 @@ def _unit_admin(user: User) -> Home:
             Link(_("本单位信息"), _admin_url(user, "orgs_unit_change", user.unit_id)),
             _api_docs(),
         ),
-        coming=[_("面授公需科目集中报名"), _("人员批量导入（Excel）"), _("本单位学时完成情况汇总")],
+        coming=[_("本单位学时完成情况汇总")],
         extra={
             "unit": Unit.objects.select_related("region", "industry").get(pk=user.unit_id),
             "people_list": people.order_by("name")[:LIST_LIMIT],
@@ -152,12 +154,14 @@ def _base_staff(user: User) -> Home:
                    _admin_url(user, "catalog_course_changelist")),
         ],
         links=_links(
+            Link(_("班次与学员名单"), reverse("enrollment:base_classes"), _("开班、查看报名名单和成绩")),
+            Link(_("新建班次"), reverse("enrollment:class_new")),
             Link(_("本基地信息与培训范围"), _admin_url(user, "bases_trainingbase_change", base.pk)),
             Link(_("县区委托"), _admin_url(user, "bases_countydelegation_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             _api_docs(),
         ),
-        coming=[_("开班与学员名单"), _("考核成绩上传"), _("提交审核认证"), _("学习档案与合格证书")],
+        coming=[_("考核成绩上传"), _("提交审核认证"), _("学习档案与合格证书")],
         extra={"base": base, "delegations": delegations},
     )
 
@@ -210,6 +214,7 @@ def _county_bureau(user: User) -> Home:
                    _admin_url(user, "bases_trainingbase_changelist")),
         ],
         links=_links(
+            Link(_("县级公需科目班次"), reverse("enrollment:county_classes"), _("在本县（区）基地组织公需科目培训（W4）")),
             Link(_("辖区单位"), _admin_url(user, "orgs_unit_changelist")),
             Link(_("辖区专业技术人员"), _admin_url(user, "personnel_person_changelist")),
             Link(_("继续教育基地"), _admin_url(user, "bases_trainingbase_changelist"), _("含本县委托的市级基地")),
@@ -217,7 +222,7 @@ def _county_bureau(user: User) -> Home:
             _admin_home(user),
             _api_docs(),
         ),
-        coming=[_("辖区学时报表"), _("县级公需科目培训组织"), _("年度考核材料")],
+        coming=[_("辖区学时报表"), _("年度考核材料")],
         extra={
             "region": user.region,
             "unit_list": units.annotate(people_count=Count("people")).order_by("-people_count", "name")[:LIST_LIMIT],
