@@ -205,7 +205,7 @@ def test_industry_department_sees_its_own_industry(client, world):
     assert "开封市教育局" not in html
     # Three health units (the 杞县 school is in education); one professional health course.
     assert figures(html) == {"units": 3, "courses": 1}
-    assert "专业科目培训计划备案" in html
+    assert "专业科目培训计划" in html and "/enrollment/plans/" in html
 
 
 def test_trainee_sees_own_profile_masked(client, world):

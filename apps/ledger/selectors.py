@@ -297,8 +297,3 @@ def _level_drift_sql(year: int | None, vendor: str) -> str:
     return (f"SELECT t.person_id, t.year, t.level AS total_level, "
             f"({level_on_year_end('t.person_id', 't.year')}) AS title_level FROM ledger_personyeartotal t "
             f"WHERE t.level {differs} ({level_on_year_end('t.person_id', 't.year')})")
-
-
-def pending_hours(*, person: Person, year: int) -> str:
-    """Hours reported by bases but not yet endorsed. Submissions arrive with the enrolment app; until then none."""
-    return "0"

@@ -22,6 +22,7 @@ from apps.core.errors import DomainError, NotVisible
 from apps.personnel.models import Person, PromotionApplication, TitleLevel
 
 from . import selectors, suggestions
+from .api import pending_hours_text
 from .compliance import Result, fmt
 from .models import HourEntry
 
@@ -117,7 +118,7 @@ def _page(user, person: Person, year: int, as_of: datetime.date | None) -> Hours
     reversals = {e.reverses_id: e for e in entries if e.reverses_id}
     page.rows = [Row(e, reversals.get(e.pk)) for e in entries]
     page.official_total = fmt(sum((e.hours for e in entries), ZERO))
-    page.pending = selectors.pending_hours(person=person, year=year)
+    page.pending = pending_hours_text(person, year)
     page.promotion = visible(user, PromotionApplication).filter(person=person, year=year).first()
 
     try:

@@ -156,12 +156,13 @@ def _base_staff(user: User) -> Home:
         links=_links(
             Link(_("班次与学员名单"), reverse("enrollment:base_classes"), _("开班、查看报名名单和成绩")),
             Link(_("新建班次"), reverse("enrollment:class_new")),
+            Link(_("上报审核认证"), reverse("enrollment:submission_list"), _("合格学员的学习档案与合格证书，分批上报市人社局")),
             Link(_("本基地信息与培训范围"), _admin_url(user, "bases_trainingbase_change", base.pk)),
             Link(_("县区委托"), _admin_url(user, "bases_countydelegation_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             _api_docs(),
         ),
-        coming=[_("考核成绩上传"), _("提交审核认证"), _("学习档案与合格证书")],
+        coming=[_("考核成绩上传")],
         extra={"base": base, "delegations": delegations},
     )
 
@@ -189,11 +190,13 @@ def _industry_dept(user: User) -> Home:
                    _admin_url(user, "catalog_course_changelist")),
         ],
         links=_links(
+            Link(_("专业科目培训计划"), reverse("enrollment:plan_list"), _("报市人社局备案后方可开班（R12）")),
+            Link(_("新建计划"), reverse("enrollment:plan_create")),
             Link(_("本行业单位"), _admin_url(user, "orgs_unit_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             _api_docs(),
         ),
-        coming=[_("专业科目培训计划备案"), _("本行业学时完成情况")],
+        coming=[_("本行业学时完成情况")],
         extra={"department": department},
     )
 
@@ -248,6 +251,7 @@ def _city_bureau(user: User) -> Home:
                    _admin_url(user, "bases_trainingbase_changelist")),
         ],
         links=_links(
+            Link(_("行业计划备案"), reverse("enrollment:plan_list"), _("确认或退回行业主管部门报备的专业科目计划")),
             Link(_("年度政策与学时要求"), _admin_url(user, "catalog_yearpolicy_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             Link(_("继续教育基地"), _admin_url(user, "bases_trainingbase_changelist")),
