@@ -156,13 +156,14 @@ def _base_staff(user: User) -> Home:
         links=_links(
             Link(_("班次与学员名单"), reverse("enrollment:base_classes"), _("开班、查看报名名单和成绩")),
             Link(_("新建班次"), reverse("enrollment:class_new")),
+            Link(_("考核成绩上传"), reverse("enrollment:result_uploads"), _("先检查、再确认；错误行可下载")),
             Link(_("上报审核认证"), reverse("enrollment:submission_list"), _("合格学员的学习档案与合格证书，分批上报市人社局")),
             Link(_("本基地信息与培训范围"), _admin_url(user, "bases_trainingbase_change", base.pk)),
             Link(_("县区委托"), _admin_url(user, "bases_countydelegation_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             _api_docs(),
         ),
-        coming=[_("考核成绩上传")],
+        coming=[_("学习档案与合格证书 PDF")],
         extra={"base": base, "delegations": delegations},
     )
 
