@@ -303,3 +303,36 @@ def test_a_csv_without_the_id_column_is_refused_as_a_whole(client, kf, city_unit
                            {"action": "upload", "file": upload})
     assert "须有“身份证号”列" in response.context["upload_form"].errors["file"][0]
     assert not Registration.objects.exists()
+
+
+def test_a_trainee_registers_directly_for_a_professional_course(client, kaifeng):
+    """R13: a county professional may take a city base's professional course directly (not a public one)."""
+    import datetime as dt
+    from unittest import mock
+
+    from apps.accounts.models import Role
+    from apps.bases.models import TrainingBase
+    from apps.catalog.models import Course, IndustryPlan
+    from apps.enrollment import services as svc
+    from apps.enrollment.models import Registration
+    from apps.orgs.models import Region
+
+    from . import factories as fx
+
+    county = Region.objects.get(code="410202")
+    p = fx.PersonFactory(unit=fx.UnitFactory(region=county))
+    fx.TitleHoldingFactory(person=p, level="junior", obtained_on=dt.date(2010, 1, 1))
+    course = Course.objects.get(year=2016, code="ZY16-WS01")
+    plan = IndustryPlan.objects.create(department=fx.IndustryDepartmentFactory(region=county.parent), title="计划",
+                                       year=2016, starts_on=dt.date(2016, 1, 1), ends_on=dt.date(2016, 12, 31),
+                                       status="acknowledged")
+    plan.courses.add(course)
+    cls = svc.class_create(base=TrainingBase.objects.get(code="kf-kfdx"), course=course, code="ZY-1",
+                           starts_on=dt.date(2016, 9, 1), ends_on=dt.date(2016, 9, 3), capacity=10, plan=plan)
+    client.force_login(fx.UserFactory(role=Role.TRAINEE, person=p, is_staff=False))
+    with mock.patch("django.utils.timezone.localdate", return_value=dt.date(2016, 6, 1)):
+        page = client.get("/enrollment/my/classes/").content.decode()
+        assert 'data-class="ZY-1"' in page
+        client.post("/enrollment/my/classes/", {"class": cls.pk})
+    reg = Registration.objects.get()
+    assert (reg.person, reg.channel) == (p, "self")

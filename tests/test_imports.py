@@ -620,3 +620,18 @@ def test_command_help_names_the_columns(command):
                                 command).create_parser("manage.py", command)
 
     assert "统一社会信用代码" in parser.format_help()
+
+
+@pytest.mark.parametrize("fmt_index", [0, 1])
+def test_every_export_writes_formula_like_cells_as_text(fmt_index):
+    import tablib
+
+    from apps.core.importing import IMPORT_FORMATS
+
+    data = tablib.Dataset(headers=["姓名", "备注"])
+    for cell in ("=SUM(1)", "+1", "-2", "@cmd", "正常"):
+        data.append(["张三", cell])
+    fmt = IMPORT_FORMATS[fmt_index]()
+    out = fmt.export_data(data)
+    back = fmt.create_dataset(out if isinstance(out, bytes) else out.encode("utf-8"))
+    assert [row[1] for row in back] == ["'=SUM(1)", "'+1", "'-2", "'@cmd", "正常"]

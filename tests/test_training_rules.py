@@ -22,8 +22,8 @@ def expected(base: BaseFacts, level: str, county: int | None, category: str) -> 
         return "B5"
     if level not in base.serves_levels:
         return "B5"
-    if base.kind == "online":
-        return ""
+    if base.kind == "online" or not public:
+        return ""  # W1 online; R13 professional courses
     senior = level.startswith("senior")
     if base.level == "county":
         if senior:
@@ -66,3 +66,9 @@ def test_who_may_train_whom(base, level, county, category):
 ])
 def test_the_cases_from_the_document(base, level, county, allowed):
     assert may_train(base, PersonFacts(level, county), "public_required").allowed is allowed
+
+
+def test_a_county_professional_may_take_a_city_base_professional_course_directly():
+    # R13: 分散的专业技术人员可以直接参加基地组织的专业科目学习培训
+    assert may_train(city_base, PersonFacts("junior", COUNTY_A), "professional").allowed
+    assert not may_train(city_base, PersonFacts("junior", COUNTY_A), "public_required").allowed

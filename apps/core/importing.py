@@ -112,7 +112,28 @@ def _sheet_dataset(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> tab
     return dataset
 
 
-class SheetCSV(base_formats.CSV):
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (CSV/formula injection) is written as text."""
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+class NeutralisedExport:
+    """Every export we offer (admin exports, reports) writes text cells that start like a formula as text.
+    django-import-export's own option only strips a leading "="; "+", "-", "@" run as formulas too."""
+
+    def export_data(self, dataset, **kwargs):
+        clean = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+        for row in dataset:
+            clean.append([neutralise(v) for v in row])
+        return super().export_data(clean, **kwargs)
+
+
+class SheetCSV(NeutralisedExport, base_formats.CSV):
     """CSV (UTF-8, with or without BOM) that keeps blank lines, so row numbers match what the clerk sees."""
 
     def create_dataset(self, in_stream, **kwargs) -> tablib.Dataset:
@@ -123,7 +144,7 @@ class SheetCSV(base_formats.CSV):
         return _sheet_dataset(headers, reader)
 
 
-class SheetXLSX(base_formats.XLSX):
+class SheetXLSX(NeutralisedExport, base_formats.XLSX):
     """The first (active) sheet of an .xlsx workbook, cell values as Excel stores them (dates as dates)."""
 
     def create_dataset(self, in_stream) -> tablib.Dataset:

@@ -8,6 +8,8 @@ base level × person level × county/city-affiliated × delegation is a one-line
 - B3: a county-level base trains its own county's intermediate and junior people.
 - B4: a county without a base may delegate to a city-level base, which then trains that county's people too.
 - W1: the online platform serves every professional of the city, whatever the level or county.
+- R13: the geography of B2/B3 is about public subjects; professionals may attend a base's professional courses
+  directly, wherever their unit is (inside the base's approved scope).
 """
 from dataclasses import dataclass
 
@@ -57,6 +59,8 @@ def may_train(base: BaseFacts, person: PersonFacts, category: str) -> Decision:
                         f"{base.name} is not approved to train {person.level} titles (B5)")
     if base.kind == "online":
         return OK  # W1: the online platform is open to every professional of the city
+    if not public:
+        return OK  # R13: professional courses are open to professionals directly
     if base.level == "county":
         if person.level in SENIOR:
             return Decision(False, "B2", "高级职称人员由市级基地培训（B2），县级基地只承担中、初级人员",

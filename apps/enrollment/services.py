@@ -100,8 +100,10 @@ def class_create(*, base: TrainingBase, course: Course, code: str, starts_on: da
                               field="base", rule="W4")
         if course.category == "professional":
             raise DomainError(_("县（区）人社局组织的是公需科目培训（W4）"), field="course", rule="W4")
+    # W2's deadline is the year's face-to-face public-subject registration; professional classes take
+    # registrations until they start.
     policy = policy_for(year=course.year, region=base.region)
-    deadline = policy.registration_deadline or starts_on
+    deadline = (policy.registration_deadline or starts_on) if public else starts_on
     try:
         with transaction.atomic():
             return TrainingClass.objects.create(

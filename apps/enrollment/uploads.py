@@ -34,7 +34,7 @@ from apps.core.identifiers import mask_id_number
 from django.utils.translation import gettext_lazy
 from import_export.results import RowResult
 
-from apps.core.importing import SheetCSV, SheetXLSX, _sheet_dataset, collect_issues, normalise_cell
+from apps.core.importing import SheetCSV, SheetXLSX, _sheet_dataset, collect_issues, neutralise, normalise_cell
 
 from .models import ResultUpload
 from .resources import COLUMNS, ID_NUMBER, ExamResultResource
@@ -493,16 +493,6 @@ class _Rejected(Exception):
 
 
 # --- error workbook ---------------------------------------------------------------------------------------------
-
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (CSV/formula injection) is written as text."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
-        return "'" + value
-    return value
-
 
 def errors_xlsx(upload: ResultUpload) -> tuple[str, str, bytes]:
     """The upload's errors as a workbook: row, column, reason, then the row's cells as uploaded."""

@@ -90,8 +90,10 @@ def _trainee(user: User) -> Home:
             _("每个自然年度须按当年政策完成规定学时的继续教育，其中公需科目学时按职称级别要求。"),
             _("在这里查看个人档案、已认证学时、尚缺的学时和继续教育证书。"),
         ],
-        links=_links(Link(_("我的学时"), reverse("ledger:my_hours"), _("已认证学时、差距与选课建议")), _api_docs()),
-        coming=[_("网络公需科目选课与面授报名"), _("继续教育证书查看与下载")],
+        links=_links(Link(_("我的学时"), reverse("ledger:my_hours"), _("已认证学时、差距与选课建议")),
+                     Link(_("专业科目报名"), reverse("enrollment:trainee_classes"), _("直接报名基地的专业科目培训")),
+                     _api_docs()),
+        coming=[_("继续教育证书查看与下载")],
         extra={
             "person": person,
             "titles": titles,

@@ -397,7 +397,36 @@ def county_class_new(request):
         "back": "enrollment:county_classes"})
 
 
+# --- trainees (R13) ------------------------------------------------------------------------------------------
+
+
+@login_required
+def trainee_classes(request):
+    """专业科目直接报名: a professional registers themself for a base's open professional course (R13)."""
+    _require(request, Role.TRAINEE)
+    today = timezone.localdate()
+    if request.method == "POST":
+        cls = _get(request.user, _open_classes(today).filter(course__category="professional"),
+                   pk=request.POST.get("class"))
+        try:
+            services.registrations_add(training_class_id=cls.pk, person_ids=[request.user.person_id],
+                                       by=request.user, channel=Registration.Channel.SELF, today=today)
+        except services.RegistrationRefused as exc:
+            messages.error(request, exc.refusals[0].message)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("已报名班次 %(code)s %(title)s") % {"code": cls.code, "title": cls.course.title})
+        return redirect("enrollment:trainee_classes")
+    qs = _open_classes(today).filter(course__category="professional")
+    mine = set(Registration.objects.filter(person_id=request.user.person_id).values_list("training_class_id",
+                                                                                          flat=True))
+    return render(request, "enrollment/classes/trainee_list.html",
+                  {"page_obj": _page(request, qs), "mine": mine, "today": today})
+
+
 urlpatterns = [
+    path("my/classes/", trainee_classes, name="trainee_classes"),
     path("base/classes/", base_classes, name="base_classes"),
     path("base/classes/new/", class_new, name="class_new"),
     path("classes/<int:pk>/roster/", class_roster, name="class_roster"),
