@@ -165,3 +165,16 @@ def test_a_county_organises_only_at_its_own_bases_or_a_city_base_it_delegated_to
     assert exc.value.rule == "W4"
     CountyDelegation.objects.create(county=kf["longting"], base=kf["kf-kfdx"], since=datetime.date(2016, 1, 1))
     assert a_class(kf, organised_by=kf["longting"]).organiser == "county"
+
+
+def test_classes_charge_the_uniform_fee_standard(kf):
+    from decimal import Decimal
+
+    from apps.catalog.models import YearPolicy
+
+    YearPolicy.objects.filter(year=2016).update(fee_standard=Decimal("120"))
+    assert a_class(kf).fee == Decimal("120")  # the standard, unless stated
+    with pytest.raises(DomainError) as exc:
+        a_class(kf, code="KD-02", fee=200)
+    assert exc.value.rule == "B6" and "120" in str(exc.value)
+    assert a_class(kf, code="KD-03", fee="120.00").fee == Decimal("120")

@@ -35,6 +35,9 @@ class YearPolicy(models.Model):
     hours_per_credit = models.DecimalField(_("每学分折合学时"), max_digits=5, decimal_places=2, default=Decimal("1"),
                                            validators=[MinValueValidator(Decimal("0.01"))])
     registration_deadline = models.DateField(_("面授报名截止日期"), null=True, blank=True)
+    # B6: training is paid at one uniform standard; empty when the year's policy sets none.
+    fee_standard = models.DecimalField(_("统一收费标准（元/人）"), max_digits=8, decimal_places=2, null=True,
+                                       blank=True)
     # R5: which organising levels count for a promotion into a senior title.
     promotion_min_level = models.CharField(_("晋升副高及以上须参加的培训层级"), max_length=10, default="city",
                                            choices=[("province", _("省级")), ("city", _("市级及以上"))])

@@ -6,6 +6,7 @@ CHECK (registered <= capacity) stands behind it.
 """
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -67,7 +68,7 @@ def levels_on(person_ids: list[int], day: datetime.date) -> dict[int, str]:
 
 
 def class_create(*, base: TrainingBase, course: Course, code: str, starts_on: datetime.date,
-                 ends_on: datetime.date, capacity: int, fee=0, place: str = "", organised_by: Region | None = None,
+                 ends_on: datetime.date, capacity: int, fee=None, place: str = "", organised_by: Region | None = None,
                  plan: IndustryPlan | None = None, by=None) -> TrainingClass:
     """Schedule a class (班次). The course must be inside the base's approved scope (B5); a professional course
     runs only under an acknowledged industry plan (R12); registration closes at the year's deadline (W2)."""
@@ -104,11 +105,17 @@ def class_create(*, base: TrainingBase, course: Course, code: str, starts_on: da
     # registrations until they start.
     policy = policy_for(year=course.year, region=base.region)
     deadline = (policy.registration_deadline or starts_on) if public else starts_on
+    # B6: one uniform fee standard; a class charges it (or nothing is set and the base states its fee).
+    if policy.fee_standard is not None:
+        if fee is not None and Decimal(fee) != policy.fee_standard:
+            raise DomainError(_("收费须执行统一标准 %(std)s 元/人（B6），不能收取 %(fee)s 元")
+                              % {"std": policy.fee_standard, "fee": fee}, field="fee", rule="B6")
+        fee = policy.fee_standard
     try:
         with transaction.atomic():
             return TrainingClass.objects.create(
                 base=base, course=course, code=code.strip(), year=course.year, starts_on=starts_on, ends_on=ends_on,
-                place=place, capacity=capacity, fee=fee,
+                place=place, capacity=capacity, fee=fee or 0,
                 organiser="county" if organised_by.kind == Region.Kind.COUNTY else "city",
                 organised_by=organised_by, registration_deadline=min(deadline, starts_on), plan=plan,
                 created_by=by)

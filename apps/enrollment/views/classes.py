@@ -87,7 +87,7 @@ class ClassForm(forms.Form):
     ends_on = forms.DateField(label=gettext_lazy("结业日期"), widget=forms.DateInput(attrs={"type": "date"}))
     capacity = forms.IntegerField(label=gettext_lazy("名额"), min_value=1)
     fee = forms.DecimalField(label=gettext_lazy("收费标准（元/人）"), min_value=0, max_digits=8, decimal_places=2,
-                             initial=0, required=False)
+                             required=False, help_text=gettext_lazy("留空则按年度政策的统一收费标准（B6）"))
     place = forms.CharField(label=gettext_lazy("培训地点"), max_length=200, required=False)
     plan = forms.ModelChoiceField(label=gettext_lazy("行业专业科目计划"), queryset=IndustryPlan.objects.none(),
                                   required=False, empty_label=gettext_lazy("（公需科目不选）"), help_text=gettext_lazy("仅专业科目须选择已备案的行业计划（R12）"))
@@ -127,7 +127,7 @@ def _create_class(request, form: ClassForm, *, base: TrainingBase, organised_by=
     try:
         return services.class_create(
             base=base, course=data["course"], code=data["code"], starts_on=data["starts_on"],
-            ends_on=data["ends_on"], capacity=data["capacity"], fee=data.get("fee") or 0, place=data["place"],
+            ends_on=data["ends_on"], capacity=data["capacity"], fee=data.get("fee"), place=data["place"],
             organised_by=organised_by, plan=data.get("plan"), by=request.user)
     except DomainError as exc:
         form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
