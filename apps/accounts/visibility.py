@@ -165,6 +165,7 @@ SEE: dict[str, Callable[[User], Q]] = {
     "enrollment.OnlineCompletion": _of_base("base", people="person"),
     "enrollment.Submission": _of_base("base"),
     "enrollment.SubmissionItem": _of_base("submission__base", people="person"),
+    "enrollment.ReviewDecision": _of_base("item__submission__base", people="item__person"),
     "accounts.User": _users,
 }
 
@@ -199,6 +200,7 @@ CHANGE: dict[str, set[str]] = {
     "enrollment.OnlineCompletion": set(),
     "enrollment.Submission": set(),
     "enrollment.SubmissionItem": set(),
+    "enrollment.ReviewDecision": set(),
     "accounts.User": {Role.SYSTEM_ADMIN},
 }
 

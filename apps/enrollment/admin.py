@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.accounts.scoped_admin import ReadOnlyScopedAdmin as ReadOnlyAdmin
 
-from .models import ExamResult, OnlineCompletion, Registration, ResultUpload, Submission, SubmissionItem, TrainingClass
+from .models import ExamResult, ReviewDecision, OnlineCompletion, Registration, ResultUpload, Submission, SubmissionItem, TrainingClass
 
 
 @admin.register(TrainingClass)
@@ -50,3 +50,10 @@ class SubmissionAdmin(ReadOnlyAdmin):
 class SubmissionItemAdmin(ReadOnlyAdmin):
     list_display = ("submission", "person", "course", "hours", "completed_on", "certificate_no")
     search_fields = ("certificate_no", "learning_record_no", "person__name")
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdmin):
+    list_display = ("item", "outcome", "reason", "decided_by", "decided_at")
+    list_filter = ("outcome",)
+    search_fields = ("item__certificate_no", "item__person__name")

@@ -218,6 +218,8 @@ class SubmissionItem(models.Model):
     organiser = models.CharField(_("主办层级"), max_length=10)
     learning_record_no = models.CharField(_("学习档案编号"), max_length=40, unique=True)
     certificate_no = models.CharField(_("合格证书编号"), max_length=40, unique=True)
+    status = models.CharField(_("审核状态"), max_length=10, default="pending",
+                              choices=[("pending", _("待审核")), ("endorsed", _("已认证")), ("returned", _("已退回"))])
 
     class Meta:
         verbose_name = _("上报明细")
@@ -229,3 +231,31 @@ class SubmissionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission.number} · {self.certificate_no}"
+
+
+class ReviewDecision(models.Model):
+    """Every review decision on a submission item — who, when, what, why — kept as a row of its own, never edited.
+    An endorsement points to the ledger entry it wrote."""
+
+    class Outcome(models.TextChoices):
+        ENDORSED = "endorsed", _("认证")
+        RETURNED = "returned", _("退回")
+
+    item = models.ForeignKey(SubmissionItem, models.PROTECT, related_name="decisions", verbose_name=_("上报明细"))
+    outcome = models.CharField(_("结论"), max_length=10, choices=Outcome.choices)
+    reason = models.CharField(_("原因"), max_length=500, blank=True)
+    entry = models.OneToOneField("ledger.HourEntry", models.PROTECT, null=True, blank=True, related_name="decision",
+                                 verbose_name=_("学时记录"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+",
+                                   verbose_name=_("审核人"))
+    decided_at = models.DateTimeField(_("审核时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("审核决定")
+        verbose_name_plural = _("审核决定")
+        ordering = ["-decided_at"]
+        constraints = [models.CheckConstraint(condition=Q(outcome="endorsed") | ~Q(reason=""),
+                                              name="decision_return_has_reason")]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.get_outcome_display()}"
