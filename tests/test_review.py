@@ -113,3 +113,32 @@ def test_two_reviewers_endorsing_at_the_same_moment_count_the_hours_once(world):
     assert HourEntry.objects.filter(source="endorsement").count() == 2
     assert ReviewDecision.objects.count() == 2
     assert ledger.ledger_drift()[1] == []
+
+
+def test_the_review_queue_page_endorses_and_returns(client, world, reviewer):
+    sub = submitted(world["kfdx"])
+    client.force_login(reviewer)
+    queue = client.get("/enrollment/review/").content.decode()
+    assert f'data-batch="{sub.number}"' in queue
+    first, second = list(sub.items.order_by("pk"))
+    client.post(f"/enrollment/review/{sub.pk}/items/{first.pk}/", {"action": "return", "reason": "材料不全"})
+    client.post(f"/enrollment/review/{sub.pk}/endorse-all/")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("returned", "endorsed")
+    assert HourEntry.objects.filter(source="endorsement").count() == 1
+    assert f'data-batch="{sub.number}"' not in client.get("/enrollment/review/").content.decode()  # done
+
+
+@pytest.mark.parametrize("role", [Role.BASE_STAFF, Role.COUNTY_BUREAU, Role.UNIT_ADMIN, Role.TRAINEE])
+def test_only_the_city_bureau_reviews(client, world, role):
+    sub = submitted(world["kfdx"])
+    region = Region.objects.get(code="410202")
+    user = {Role.BASE_STAFF: lambda: f.UserFactory(role=role, base=world["kfdx"]),
+            Role.COUNTY_BUREAU: lambda: f.UserFactory(role=role, region=region),
+            Role.UNIT_ADMIN: lambda: f.UserFactory(role=role, unit=world["people"][0].unit),
+            Role.TRAINEE: lambda: f.UserFactory(role=role, person=world["people"][0], is_staff=False)}[role]()
+    client.force_login(user)
+    assert client.get("/enrollment/review/").status_code == 403
+    assert client.post(f"/enrollment/review/{sub.pk}/endorse-all/").status_code == 403
+    assert not HourEntry.objects.exists()

@@ -1,4 +1,5 @@
-from .views import classes, plans, results, submissions
+from .views import classes, plans, results, review, submissions
 
 app_name = "enrollment"
-urlpatterns = [*classes.urlpatterns, *results.urlpatterns, *submissions.urlpatterns, *plans.urlpatterns]
+urlpatterns = [*classes.urlpatterns, *results.urlpatterns, *submissions.urlpatterns, *plans.urlpatterns,
+               *review.urlpatterns]

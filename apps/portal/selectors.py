@@ -254,6 +254,7 @@ def _city_bureau(user: User) -> Home:
                    _admin_url(user, "bases_trainingbase_changelist")),
         ],
         links=_links(
+            Link(_("审核认证"), reverse("enrollment:review_queue"), _("基地上报的批次：认证后学时计入台账")),
             Link(_("行业计划备案"), reverse("enrollment:plan_list"), _("确认或退回行业主管部门报备的专业科目计划")),
             Link(_("年度政策与学时要求"), _admin_url(user, "catalog_yearpolicy_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
@@ -264,7 +265,7 @@ def _city_bureau(user: User) -> Home:
             _admin_home(user),
             _api_docs(),
         ),
-        coming=[_("审核认证队列"), _("年度考核"), _("全市学时报表")],
+        coming=[_("年度考核"), _("全市学时报表")],
         extra={
             "region": user.region,
             "county_rows": _county_rows(user, counties),
