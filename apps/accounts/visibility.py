@@ -166,6 +166,8 @@ SEE: dict[str, Callable[[User], Q]] = {
     "enrollment.Submission": _of_base("base"),
     "enrollment.SubmissionItem": _of_base("submission__base", people="person"),
     "enrollment.ReviewDecision": _of_base("item__submission__base", people="item__person"),
+    "enrollment.ActivityReport": _by_prefix(_people, "person__"),
+    "catalog.ActivityHours": _everyone,
     "accounts.User": _users,
 }
 
@@ -201,6 +203,9 @@ CHANGE: dict[str, set[str]] = {
     "enrollment.Submission": set(),
     "enrollment.SubmissionItem": set(),
     "enrollment.ReviewDecision": set(),
+    # Self-reported activities change only through their services (evidence checks, ledger on recognition).
+    "enrollment.ActivityReport": set(),
+    "catalog.ActivityHours": _BUREAUS,
     "accounts.User": {Role.SYSTEM_ADMIN},
 }
 

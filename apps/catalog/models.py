@@ -141,3 +141,32 @@ class IndustryPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.title}"
+
+
+class ActivityKind(models.TextChoices):
+    """Self-reported activities (学时申报) a year's policy may credit with a set number of hours."""
+
+    CONFERENCE = "conference", _("学术会议")
+    DEGREE = "degree", _("学历（学位）教育")
+    RESEARCH = "research", _("科研项目")
+    PUBLICATION = "publication", _("论文著作")
+    TRAINING = "training", _("其他培训")
+
+
+class ActivityHours(models.Model):
+    """Hours one self-reported activity of a kind is worth in a year: policy data, set by the bureau."""
+
+    policy = models.ForeignKey(YearPolicy, models.CASCADE, related_name="activity_hours", verbose_name=_("年度政策"))
+    kind = models.CharField(_("申报类型"), max_length=20, choices=ActivityKind.choices)
+    hours = models.DecimalField(_("认定学时"), max_digits=5, decimal_places=1,
+                                validators=[MinValueValidator(Decimal("0.5"))])
+
+    class Meta:
+        verbose_name = _("申报学时标准")
+        verbose_name_plural = _("申报学时标准")
+        ordering = ["policy", "kind"]
+        constraints = [models.UniqueConstraint(fields=["policy", "kind"], name="activity_hours_one_per_kind"),
+                       models.CheckConstraint(condition=models.Q(hours__gt=0), name="activity_hours_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.policy} · {self.get_kind_display()} {self.hours}"

@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.catalog.models import ActivityKind
+
 
 class TrainingClass(models.Model):
     """班次: a scheduled run of a catalogue course at a base."""
@@ -259,3 +261,49 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} {self.get_outcome_display()}"
+
+
+class ActivityReport(models.Model):
+    """A self-reported activity (学时申报) with its evidence: checked by the person's unit, then recognised by the
+    city bureau with the hours the year's policy sets for its kind (one ledger entry), or returned with a reason."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("待单位审核")
+        CHECKED = "checked", _("待主管部门认定")
+        RECOGNISED = "recognised", _("已认定")
+        RETURNED = "returned", _("已退回")
+
+    person = models.ForeignKey("personnel.Person", models.PROTECT, related_name="activity_reports",
+                               verbose_name=_("人员"))
+    year = models.PositiveSmallIntegerField(_("年度"))
+    kind = models.CharField(_("申报类型"), max_length=20, choices=ActivityKind.choices)
+    title = models.CharField(_("活动名称"), max_length=200)
+    activity_date = models.DateField(_("活动日期"))
+    evidence = models.FileField(_("证明材料"), upload_to="evidence/%Y/", max_length=200)
+    evidence_name = models.CharField(_("原文件名"), max_length=200)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(_("申报时间"), default=timezone.now)
+    unit_checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                        related_name="+", verbose_name=_("单位审核人"))
+    unit_checked_at = models.DateTimeField(_("单位审核时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("认定/退回人"))
+    decided_at = models.DateTimeField(_("认定/退回时间"), null=True, blank=True)
+    reason = models.CharField(_("退回原因"), max_length=500, blank=True)
+    hours = models.DecimalField(_("认定学时"), max_digits=5, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("学时申报")
+        verbose_name_plural = _("学时申报")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="returned") | ~Q(reason=""),
+                                   name="activity_return_has_reason"),
+            models.CheckConstraint(condition=Q(status="recognised", hours__gt=0)
+                                   | (~Q(status="recognised") & Q(hours__isnull=True)),
+                                   name="activity_hours_only_when_recognised"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.title}"
