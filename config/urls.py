@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("apps.ledger.urls")),
     path("enrollment/", include("apps.enrollment.urls")),
+    path("certificates/", include("apps.certificates.urls")),
     path("", include("apps.portal.urls")),
 ]
 if settings.DEBUG:

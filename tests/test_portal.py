@@ -222,7 +222,7 @@ def test_trainee_sees_own_profile_masked(client, world):
     assert "李小红" not in html and "杞县人民医院" not in html
     assert "/admin/" not in html  # no admin for a trainee
     assert figures(html) == {}
-    assert "继续教育证书查看与下载" in html
+    assert "学时申报" in html and "/enrollment/activities/" in html
 
 
 def test_trainee_sees_their_year_requirement(client, world, city):

@@ -92,8 +92,9 @@ def _trainee(user: User) -> Home:
         ],
         links=_links(Link(_("我的学时"), reverse("ledger:my_hours"), _("已认证学时、差距与选课建议")),
                      Link(_("专业科目报名"), reverse("enrollment:trainee_classes"), _("直接报名基地的专业科目培训")),
+                     Link(_("学时申报"), reverse("enrollment:activity_mine"), _("学术会议、科研项目、论文等，附证明材料")),
                      _api_docs()),
-        coming=[_("继续教育证书查看与下载")],
+        coming=[_("证书二维码验证")],
         extra={
             "person": person,
             "titles": titles,
@@ -122,6 +123,7 @@ def _unit_admin(user: User) -> Home:
                    _admin_url(user, "personnel_promotionapplication_changelist")),
         ],
         links=_links(
+            Link(_("学时申报审核"), reverse("enrollment:activity_unit_queue"), _("核实本单位人员申报的学时")),
             Link(_("面授培训报名"), reverse("enrollment:open_classes"), _("勾选或上传本单位人员，截止日期前报名")),
             Link(_("本单位报名与成绩"), reverse("enrollment:unit_registrations")),
             Link(_("专业技术人员名册"), _admin_url(user, "personnel_person_changelist"), _("查看、搜索、修改本单位人员")),
@@ -254,6 +256,7 @@ def _city_bureau(user: User) -> Home:
                    _admin_url(user, "bases_trainingbase_changelist")),
         ],
         links=_links(
+            Link(_("学时申报认定"), reverse("enrollment:activity_bureau_queue"), _("单位核实后的申报，按年度政策认定学时")),
             Link(_("审核认证"), reverse("enrollment:review_queue"), _("基地上报的批次：认证后学时计入台账")),
             Link(_("行业计划备案"), reverse("enrollment:plan_list"), _("确认或退回行业主管部门报备的专业科目计划")),
             Link(_("年度政策与学时要求"), _admin_url(user, "catalog_yearpolicy_changelist")),

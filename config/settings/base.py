@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.bases",
     "apps.ledger",
     "apps.enrollment",
+    "apps.certificates",
     "apps.accounts",
     "apps.portal",
 ]
