@@ -378,6 +378,7 @@ def test_publishing_a_policy_in_the_admin_opens_the_year(client, kf_unit, policy
         response = client.post("/admin/catalog/yearpolicy/add/", {
             "year": 2017, "region": policy.region.pk, "title": "2017年度意见", "minutes_per_hour": 45,
             "hours_per_credit": "1", "promotion_min_level": "city",
-            "requirements-TOTAL_FORMS": 0, "requirements-INITIAL_FORMS": 0})
+            "requirements-TOTAL_FORMS": 0, "requirements-INITIAL_FORMS": 0,
+            "activity_hours-TOTAL_FORMS": 0, "activity_hours-INITIAL_FORMS": 0})
     assert response.status_code == 302, response.content[:2000]
     assert PersonYearTotal.objects.get(person=p, year=2017).level == "junior"

@@ -3,11 +3,15 @@ from django.db import transaction
 
 from apps.accounts.scoped_admin import ScopedModelAdmin, ScopedTabularInline
 
-from .models import Course, IndustryPlan, PolicyRequirement, YearPolicy
+from .models import ActivityHours, Course, IndustryPlan, PolicyRequirement, YearPolicy
 
 
 class RequirementInline(ScopedTabularInline):
     model = PolicyRequirement
+
+
+class ActivityHoursInline(ScopedTabularInline):
+    model = ActivityHours
 
 
 @admin.register(YearPolicy)
@@ -15,7 +19,7 @@ class YearPolicyAdmin(ScopedModelAdmin):
     list_display = ("year", "region", "title", "registration_deadline", "minutes_per_hour", "hours_per_credit")
     list_filter = ("year", "region")
     search_fields = ("title",)
-    inlines = [RequirementInline]
+    inlines = [RequirementInline, ActivityHoursInline]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

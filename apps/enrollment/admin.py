@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.accounts.scoped_admin import ReadOnlyScopedAdmin as ReadOnlyAdmin
 
-from .models import ExamResult, ReviewDecision, OnlineCompletion, Registration, ResultUpload, Submission, SubmissionItem, TrainingClass
+from .models import ActivityReport, ExamResult, ReviewDecision, OnlineCompletion, Registration, ResultUpload, Submission, SubmissionItem, TrainingClass
 
 
 @admin.register(TrainingClass)
@@ -57,3 +57,10 @@ class ReviewDecisionAdmin(ReadOnlyAdmin):
     list_display = ("item", "outcome", "reason", "decided_by", "decided_at")
     list_filter = ("outcome",)
     search_fields = ("item__certificate_no", "item__person__name")
+
+
+@admin.register(ActivityReport)
+class ActivityReportAdmin(ReadOnlyAdmin):
+    list_display = ("person", "kind", "title", "activity_date", "status", "hours")
+    list_filter = ("status", "kind", "year")
+    search_fields = ("title", "person__name")
