@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.certificates.views import verify
 from apps.core.views import healthz
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     path("", include("apps.ledger.urls")),
     path("enrollment/", include("apps.enrollment.urls")),
     path("certificates/", include("apps.certificates.urls")),
+    # Public (no login): the address printed in every certificate's QR code, so it must never move.
+    path("verify/<str:serial>/", verify, name="verify"),
     path("", include("apps.portal.urls")),
 ]
 if settings.DEBUG:

@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _setup(settings_module: str, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL",
+                                                                  "CERT_SIGNING_KEY")}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
                                "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER)"],
@@ -29,7 +30,7 @@ def test_production_refuses_to_start_without_allowed_hosts():
 
 def test_production_starts_with_its_environment():
     proc = _setup("config.settings.production", SECRET_KEY="s" * 50, ALLOWED_HOSTS="ce.example",
-                  DATABASE_URL="postgres://x@h/db")
+                  DATABASE_URL="postgres://x@h/db", CERT_SIGNING_KEY="A" * 43 + "=")
     assert proc.returncode == 0, proc.stderr
     assert "postgresql" in proc.stdout
 

@@ -2,12 +2,17 @@
 
 Visibility as on 我的学时: a trainee has only their own; staff see the people of their scope; anyone else gets
 404 (outside the scope is the same as absent).
+
+The verification page (/verify/<serial>/) is the one public page: anyone holding a certificate or its QR code
+checks it there, without login, rate-limited per IP so the serials cannot be enumerated cheaply.
 """
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id
@@ -15,7 +20,7 @@ from apps.core.errors import NotVisible
 from apps.ledger.compliance import fmt
 from apps.personnel.models import Person
 
-from . import pdf, selectors
+from . import pdf, selectors, signing, verification
 
 YEARS = range(1990, 2101)  # the ledger's CHECK range: no entries outside it
 PERSON_QS = Person.objects.select_related("unit__region")
@@ -36,10 +41,20 @@ def _person(request, person_id: int, year: int) -> Person:
         raise Http404 from None
 
 
+def _qr_codes(request, pages) -> dict[str, str]:
+    """certificate serial → QR code (inline SVG) of its verification address with the signed token."""
+    valid = verification.valid_certificates(p.certificate_no for p in pages if p.certificate_no and not p.revoked)
+    # The SVG is generated here from our own URL, never from user input, so it is safe to inline.
+    return {serial: mark_safe(verification.qr_svg(request.build_absolute_uri(verification.verify_path(cert))))
+            for serial, cert in valid.items()}
+
+
 def _booklet(request, person: Person, year: int, own: bool):
     pages = selectors.booklet(person=person, year=year)
+    qr_codes = _qr_codes(request, pages)
     return render(request, "certificates/booklet.html", {
         "person": person, "year": year, "pages": pages, "own": own,
+        "page_rows": [(p, qr_codes.get(p.certificate_no) if not p.revoked else None) for p in pages],
         "total": fmt(sum((p.hours for p in pages if not p.revoked), Decimal(0))),
         "id_number": person.id_number if not own and sees_full_id(request.user) else person.masked_id,
     })
@@ -70,3 +85,30 @@ def person_booklet(request, person_id: int, year: int):
 @login_required
 def person_learning_record(request, person_id: int, year: int):
     return _download(_person(request, person_id, year), year)
+
+
+VERIFY_RATE = "30/m"
+
+
+@ratelimit(key="ip", rate=VERIFY_RATE, block=False)
+def verify(request, serial: str):
+    if getattr(request, "limited", False):
+        return render(request, "errors/429.html", status=429)
+    certificate = verification.certificate_by_serial(serial)
+    if certificate is None:
+        return render(request, "certificates/verify.html", {"serial": serial}, status=404)
+    token = request.GET.get("t")
+    signature = None  # not asked
+    if token is not None:
+        try:
+            claimed = signing.verify(token)
+        except signing.InvalidToken:
+            signature = "invalid"
+        else:
+            # A genuine token of another certificate must not vouch for this one.
+            signature = "valid" if claimed.get("s") == certificate.serial else "invalid"
+    return render(request, "certificates/verify.html", {
+        "serial": serial, "certificate": certificate, "signature": signature,
+        "public_key": signing.public_key_b64(),
+        "VALID": verification.VALID, "REVOKED": verification.REVOKED,
+    })

@@ -175,5 +175,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
+# Ed25519 seed (base64 of 32 bytes) that signs the certificate tokens in QR codes; rotating it invalidates every
+# printed code. Empty outside production: apps.certificates.signing then derives a development key from SECRET_KEY
+# (config.settings.production refuses to start without it). Generate one with
+#   python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"
+CERT_SIGNING_KEY = env("CERT_SIGNING_KEY", default="")
+# The public verification page is rate-limited per client IP (django-ratelimit, counted in the default cache).
+# Behind a reverse proxy REMOTE_ADDR is the proxy's, so set the header the proxy fills, e.g. HTTP_X_REAL_IP.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+
 # The region this installation serves (GB/T 2260); fixtures and demo data are for Kaifeng.
 PORTAL_CITY_CODE = env("PORTAL_CITY_CODE", default="410200")
