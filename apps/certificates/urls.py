@@ -9,4 +9,7 @@ urlpatterns = [
     path("people/<int:person_id>/<int:year>/", views.person_booklet, name="person_booklet"),
     path("people/<int:person_id>/<int:year>/learning-record.pdf", views.person_learning_record,
          name="person_learning_record"),
+    path("items/<int:item_id>.pdf", views.item_certificate, name="item_certificate"),
+    path("batches/<int:submission_id>/endorsement-list.pdf", views.batch_endorsement_list,
+         name="batch_endorsement_list"),
 ]

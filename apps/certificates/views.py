@@ -9,6 +9,7 @@ checks it there, without login, rate-limited per IP so the serials cannot be enu
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -16,7 +17,8 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id
-from apps.core.errors import NotVisible
+from apps.core.errors import DomainError, NotVisible
+from apps.enrollment.models import Submission, SubmissionItem
 from apps.ledger.compliance import fmt
 from apps.personnel.models import Person
 
@@ -52,9 +54,13 @@ def _qr_codes(request, pages) -> dict[str, str]:
 def _booklet(request, person: Person, year: int, own: bool):
     pages = selectors.booklet(person=person, year=year)
     qr_codes = _qr_codes(request, pages)
+    # The valid certificates' items, for the 合格证书 download link (one query).
+    item_ids = dict(SubmissionItem.objects.filter(certificate_no__in=list(qr_codes))
+                    .values_list("certificate_no", "pk"))
     return render(request, "certificates/booklet.html", {
         "person": person, "year": year, "pages": pages, "own": own,
-        "page_rows": [(p, qr_codes.get(p.certificate_no) if not p.revoked else None) for p in pages],
+        "page_rows": [(p, qr_codes.get(p.certificate_no) if not p.revoked else None,
+                       item_ids.get(p.certificate_no) if not p.revoked else None) for p in pages],
         "total": fmt(sum((p.hours for p in pages if not p.revoked), Decimal(0))),
         "id_number": person.id_number if not own and sees_full_id(request.user) else person.masked_id,
     })
@@ -85,6 +91,42 @@ def person_booklet(request, person_id: int, year: int):
 @login_required
 def person_learning_record(request, person_id: int, year: int):
     return _download(_person(request, person_id, year), year)
+
+
+def _attachment(filename: str, content_type: str, data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def item_certificate(request, item_id: int):
+    """The 合格证书 of one endorsed item: its trainee, the staff of its base and the bureaus (visibility decides;
+    outside the scope is 404). An item not (or no longer) endorsed is refused with the reason."""
+    try:
+        item = get_visible_or_404(request.user, SubmissionItem.objects.select_related("person", "course"), pk=item_id)
+    except NotVisible:
+        raise Http404 from None
+    try:
+        return _attachment(*pdf.qualification_certificate_pdf(item=item))
+    except DomainError as exc:
+        return HttpResponse(str(exc.message), status=409, content_type="text/plain; charset=utf-8")
+
+
+LIST_ROLES = (Role.CITY_BUREAU, Role.SYSTEM_ADMIN)
+
+
+@login_required
+def batch_endorsement_list(request, submission_id: int):
+    """The endorsement list (认证清单) of a submitted batch, for the city bureau and the system admin only."""
+    if request.user.role not in LIST_ROLES:
+        raise PermissionDenied
+    try:
+        submission = get_visible_or_404(request.user, Submission.objects.filter(status=Submission.Status.SUBMITTED)
+                                        .select_related("base"), pk=submission_id)
+    except NotVisible:
+        raise Http404 from None
+    return _attachment(*pdf.endorsement_list_pdf(submission=submission))
 
 
 VERIFY_RATE = "30/m"

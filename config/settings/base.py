@@ -187,3 +187,4 @@ RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 
 # The region this installation serves (GB/T 2260); fixtures and demo data are for Kaifeng.
 PORTAL_CITY_CODE = env("PORTAL_CITY_CODE", default="410200")
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
