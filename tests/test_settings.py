@@ -44,3 +44,17 @@ def test_embedded_default_is_sqlite_with_in_process_tasks():
 def test_healthz_answers_without_login(client, db):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["ok"] is True
+
+
+def test_production_passes_the_deploy_checks():
+    import base64
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL",
+                                                              "CERT_SIGNING_KEY")}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": os.urandom(40).hex(),
+           "ALLOWED_HOSTS": "ce.example", "DATABASE_URL": "postgres://x@h/db",
+           "CERT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode()}
+    proc = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no issues" in proc.stdout
