@@ -112,50 +112,43 @@ def plan_detail(request, pk: int):
     })
 
 
-@login_required
-@require_POST
-def plan_file(request, pk: int):
-    _role(request.user, DEPARTMENT)
+def _transition(request, pk: int, roles, change, done: str):
+    """One state change of a plan: check the role and scope, call the service, report, back to the plan."""
+    _role(request.user, roles)
     plan = _plan(request.user, pk)
     try:
-        services.plan_file(plan_id=plan.pk, by=request.user)
+        change(plan_id=plan.pk, by=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("计划“%(title)s”已报备，等待市人社局确认") % {"title": plan.title})
+        messages.success(request, done % {"title": plan.title})
     return redirect("enrollment:plan_detail", plan.pk)
+
+
+@login_required
+@require_POST
+def plan_file(request, pk: int):
+    return _transition(request, pk, DEPARTMENT, services.plan_file, _("计划“%(title)s”已报备，等待市人社局确认"))
 
 
 @login_required
 @require_POST
 def plan_acknowledge(request, pk: int):
-    _role(request.user, BUREAU)
-    plan = _plan(request.user, pk)
-    try:
-        services.plan_acknowledge(plan_id=plan.pk, by=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("计划“%(title)s”已确认备案") % {"title": plan.title})
-    return redirect("enrollment:plan_detail", plan.pk)
+    return _transition(request, pk, BUREAU, services.plan_acknowledge, _("计划“%(title)s”已确认备案"))
 
 
 @login_required
 @require_POST
 def plan_return(request, pk: int):
-    _role(request.user, BUREAU)
-    plan = _plan(request.user, pk)
     form = ReturnForm(request.POST)
     if not form.is_valid():
+        _role(request.user, BUREAU)
         messages.error(request, _("退回须填写原因"))
-        return redirect("enrollment:plan_detail", plan.pk)
-    try:
-        services.plan_return(plan_id=plan.pk, reason=form.cleaned_data["reason"], by=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("计划“%(title)s”已退回") % {"title": plan.title})
-    return redirect("enrollment:plan_detail", plan.pk)
+        return redirect("enrollment:plan_detail", _plan(request.user, pk).pk)
+    reason = form.cleaned_data["reason"]
+    return _transition(request, pk, BUREAU,
+                       lambda plan_id, by: services.plan_return(plan_id=plan_id, reason=reason, by=by),
+                       _("计划“%(title)s”已退回"))
 
 
 urlpatterns = [
