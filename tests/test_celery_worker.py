@@ -1,45 +1,27 @@
 """A real Celery worker process, on the real Redis broker, runs a task sent from here."""
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from config.celery_app import app
+
+from .live_worker import new_queue, start_worker, stop_worker
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def worker():
-    """Start `celery worker` on a queue of its own, so a stray worker elsewhere cannot take the task."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.worker_test",
-           "TEST_DATABASE_NAME": str(db["NAME"]), "REDIS_URL": settings.REDIS_URL}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--loglevel=warning", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    queue = new_queue()
+    proc = start_worker(queue)
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
         yield queue
     finally:
         app.conf.task_always_eager = eager
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = stop_worker(proc)
         if proc.returncode not in (0, -15, 143):
-            print(out.decode(errors="replace"))
+            print(out)
 
 
 def test_a_task_sent_to_redis_is_run_by_a_live_worker(worker):

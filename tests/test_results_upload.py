@@ -387,7 +387,7 @@ def test_an_upload_in_progress_shows_a_polling_progress_bar(client, world):
     cache.set(f"enrollment:result-upload:{upload.pk}:processed", 1000)
     client.force_login(world["staff"])
     page = client.get(reverse("enrollment:result_upload", args=[upload.pk])).content.decode()
-    assert "data-progress-url" in page and "js/upload-progress.js" in page and "data-confirm" not in page
+    assert "data-progress-url" in page and "js/progress.js" in page and "data-confirm" not in page
     progress = client.get(reverse("enrollment:result_upload_progress", args=[upload.pk])).json()
     assert (progress["processed"], progress["total"], progress["percent"], progress["finished"]) == (1000, 4000, 25,
                                                                                                    False)

@@ -165,6 +165,24 @@ def test_qr_svg_is_an_inline_svg():
     assert svg.startswith("<svg") and svg.endswith("</svg>") and "<?xml" not in svg
 
 
+def test_the_pdf_qr_png_is_the_code_module_for_module_with_a_quiet_zone():
+    import base64
+    import io
+
+    import segno
+    from PIL import Image
+
+    url = "https://ce.example/verify/HG-1/?t=abc.def"
+    uri = verification.qr_png_data_uri(url)
+    assert uri.startswith("data:image/png;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    matrix = segno.make_qr(url, error="m", mask=0, boost_error=False).matrix
+    border = verification.QR_BORDER
+    assert image.mode == "1" and image.size == (len(matrix) + 2 * border,) * 2
+    dark = {(x, y) for y in range(image.size[1]) for x in range(image.size[0]) if not image.getpixel((x, y))}
+    assert dark == {(x + border, y + border) for y, row in enumerate(matrix) for x, v in enumerate(row) if v}
+
+
 # --- abuse and configuration ------------------------------------------------------------------------------------
 
 

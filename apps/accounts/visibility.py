@@ -126,6 +126,24 @@ def _plans(user: User) -> Q:
             return NONE
 
 
+def _certificate_batches(user: User, prefix: str = "") -> Q:
+    """A batch of certificates: the city bureau sees those of its bases and counties, a county bureau its county's,
+    a base its own submissions' — and everyone the batches they started."""
+    p = prefix
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            scope = _region_tree(user, f"{p}submission__base__region") | _region_tree(user, f"{p}region")
+        case Role.COUNTY_BUREAU:
+            scope = Q(**{f"{p}region": user.region_id})
+        case Role.BASE_STAFF:
+            scope = Q(**{f"{p}submission__base": user.base_id})
+        case _:
+            scope = NONE
+    return scope | Q(**{f"{p}requested_by": user.pk})
+
+
 def _users(user: User) -> Q:
     if user.role == Role.SYSTEM_ADMIN:
         return ALL
@@ -169,6 +187,9 @@ SEE: dict[str, Callable[[User], Q]] = {
     "enrollment.ActivityReport": _by_prefix(_people, "person__"),
     "catalog.ActivityHours": _everyone,
     "accounts.User": _users,
+    "certificates.CertificateBatch": _certificate_batches,
+    "certificates.CertificateBatchItem": _by_prefix(_certificate_batches, "batch__"),
+    "certificates.CertificateChunk": _by_prefix(_certificate_batches, "batch__"),
 }
 
 TO_MANY_RULES = {"orgs.Unit", "bases.TrainingBase"}
@@ -207,6 +228,10 @@ CHANGE: dict[str, set[str]] = {
     "enrollment.ActivityReport": set(),
     "catalog.ActivityHours": _BUREAUS,
     "accounts.User": {Role.SYSTEM_ADMIN},
+    # Batches are started and rendered through their service (scope checks, chunking, the worker).
+    "certificates.CertificateBatch": set(),
+    "certificates.CertificateBatchItem": set(),
+    "certificates.CertificateChunk": set(),
 }
 
 # Roles whose work needs the full ID number (matching uploads, answering enquiries); everyone else sees it masked.

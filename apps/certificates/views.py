@@ -10,19 +10,24 @@ from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 from django.utils.safestring import mark_safe
 from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Role
-from apps.accounts.visibility import get_visible_or_404, sees_full_id
+from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
 from apps.core.errors import DomainError, NotVisible
 from apps.enrollment.models import Submission, SubmissionItem
 from apps.ledger.compliance import fmt
+from apps.orgs.models import Region
 from apps.personnel.models import Person
 
-from . import pdf, selectors, signing, verification
+from . import batches, pdf, selectors, signing, verification
+from .models import CertificateBatch
 
 YEARS = range(1990, 2101)  # the ledger's CHECK range: no entries outside it
 PERSON_QS = Person.objects.select_related("unit__region")
@@ -154,3 +159,112 @@ def verify(request, serial: str):
         "public_key": signing.public_key_b64(),
         "VALID": verification.VALID, "REVOKED": verification.REVOKED,
     })
+
+
+# --- batch generation (合格证书批量生成) ---------------------------------------------------------------------------
+
+BATCH_ROLES = (Role.SYSTEM_ADMIN, Role.CITY_BUREAU, Role.COUNTY_BUREAU, Role.BASE_STAFF)
+BATCH_LIST_LENGTH = 50
+SUBMISSION_CHOICES = 100
+
+
+def _batch_roles(request) -> None:
+    if request.user.role not in BATCH_ROLES:
+        raise PermissionDenied
+
+
+def _batch_for(request, batch_id: int) -> CertificateBatch:
+    _batch_roles(request)
+    try:
+        return get_visible_or_404(request.user, CertificateBatch.objects.select_related("requested_by"),
+                                  pk=batch_id)
+    except NotVisible:
+        raise Http404 from None
+
+
+def _counties(user):
+    counties = Region.objects.filter(kind=Region.Kind.COUNTY).order_by("code")
+    if user.role == Role.COUNTY_BUREAU:
+        return counties.filter(pk=user.region_id)
+    if user.role == Role.CITY_BUREAU:
+        return counties.filter(parent=user.region_id)
+    return counties if user.role == Role.SYSTEM_ADMIN else counties.none()
+
+
+def _submissions(user):
+    if user.role not in batches.SUBMISSION_ROLES:
+        return Submission.objects.none()
+    endorsed = batches.standing_items().values("submission_id")
+    return (visible(user, Submission).filter(status=Submission.Status.SUBMITTED, pk__in=endorsed)
+            .select_related("base").order_by("-submitted_at")[:SUBMISSION_CHOICES])
+
+
+def _batch_list(request, *, error: str = "", status: int = 200):
+    return render(request, "certificates/batches.html", {
+        "batches": visible(request.user, CertificateBatch).select_related("requested_by")[:BATCH_LIST_LENGTH],
+        "counties": _counties(request.user), "submissions": _submissions(request.user),
+        "years": range(timezone.localdate().year, 2009, -1), "error": error,
+    }, status=status)
+
+
+@login_required
+@require_GET
+def batch_list(request):
+    _batch_roles(request)
+    return _batch_list(request)
+
+
+@login_required
+@require_POST
+def batch_start(request):
+    """Start a batch for a submission (`submission`) or for a county and year (`region`, `year`)."""
+    _batch_roles(request)
+    try:
+        if request.POST.get("submission"):
+            batch = batches.batch_for_submission(user=request.user, submission_id=int(request.POST["submission"]))
+        else:
+            region, year = request.POST.get("region", ""), request.POST.get("year", "")
+            if not (region.isdigit() and year.isdigit()):
+                return _batch_list(request, error=_("请选择县区和年度"), status=400)
+            batch = batches.batch_for_county(user=request.user, region_id=int(region), year=int(year))
+    except ValueError:
+        return _batch_list(request, error=_("上报批次无效"), status=400)
+    except DomainError as exc:
+        return _batch_list(request, error=str(exc.message), status=400)
+    return redirect("certificates:batch_detail", batch_id=batch.pk)
+
+
+@login_required
+@require_GET
+def batch_detail(request, batch_id: int):
+    batch = _batch_for(request, batch_id)
+    return render(request, "certificates/batch_detail.html", {
+        "batch": batch, "progress": batches.batch_progress(batch),
+        "chunks": batch.rendered.order_by("number"), "DONE": CertificateBatch.Status.DONE,
+        "FAILED": CertificateBatch.Status.FAILED,
+    })
+
+
+@login_required
+@require_GET
+def batch_progress(request, batch_id: int):
+    return JsonResponse(batches.batch_progress(_batch_for(request, batch_id)))
+
+
+@login_required
+@require_GET
+def batch_download(request, batch_id: int):
+    batch = _batch_for(request, batch_id)
+    if batch.status != CertificateBatch.Status.DONE or not batch.archive:
+        return HttpResponse(_("证书尚未生成完毕"), status=409, content_type="text/plain; charset=utf-8")
+    return FileResponse(batch.archive.open("rb"), as_attachment=True, filename=f"certificates-batch-{batch.pk}.zip",
+                        content_type="application/zip")
+
+
+@login_required
+@require_POST
+def batch_resume(request, batch_id: int):
+    batch = _batch_for(request, batch_id)
+    if batch.status != CertificateBatch.Status.DONE:
+        batches.batch_resume(batch=batch)
+    return redirect("certificates:batch_detail", batch_id=batch.pk)

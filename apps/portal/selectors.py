@@ -94,7 +94,7 @@ def _trainee(user: User) -> Home:
                      Link(_("专业科目报名"), reverse("enrollment:trainee_classes"), _("直接报名基地的专业科目培训")),
                      Link(_("学时申报"), reverse("enrollment:activity_mine"), _("学术会议、科研项目、论文等，附证明材料")),
                      _api_docs()),
-        coming=[_("证书二维码验证")],
+        coming=[],
         extra={
             "person": person,
             "titles": titles,
@@ -162,12 +162,13 @@ def _base_staff(user: User) -> Home:
             Link(_("新建班次"), reverse("enrollment:class_new")),
             Link(_("考核成绩上传"), reverse("enrollment:result_uploads"), _("先检查、再确认；错误行可下载")),
             Link(_("上报审核认证"), reverse("enrollment:submission_list"), _("合格学员的学习档案与合格证书，分批上报市人社局")),
+            Link(_("合格证书批量生成"), reverse("certificates:batches"), _("已认证批次的合格证书，后台生成后打包下载")),
             Link(_("本基地信息与培训范围"), _admin_url(user, "bases_trainingbase_change", base.pk)),
             Link(_("县区委托"), _admin_url(user, "bases_countydelegation_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             _api_docs(),
         ),
-        coming=[_("学习档案与合格证书 PDF")],
+        coming=[],
         extra={"base": base, "delegations": delegations},
     )
 
@@ -223,6 +224,7 @@ def _county_bureau(user: User) -> Home:
         ],
         links=_links(
             Link(_("县级公需科目班次"), reverse("enrollment:county_classes"), _("在本县（区）基地组织公需科目培训（W4）")),
+            Link(_("合格证书批量生成"), reverse("certificates:batches"), _("本县（区）全年的合格证书，打包下载")),
             Link(_("辖区单位"), _admin_url(user, "orgs_unit_changelist")),
             Link(_("辖区专业技术人员"), _admin_url(user, "personnel_person_changelist")),
             Link(_("继续教育基地"), _admin_url(user, "bases_trainingbase_changelist"), _("含本县委托的市级基地")),
@@ -259,6 +261,7 @@ def _city_bureau(user: User) -> Home:
             Link(_("学时申报认定"), reverse("enrollment:activity_bureau_queue"), _("单位核实后的申报，按年度政策认定学时")),
             Link(_("审核认证"), reverse("enrollment:review_queue"), _("基地上报的批次：认证后学时计入台账")),
             Link(_("行业计划备案"), reverse("enrollment:plan_list"), _("确认或退回行业主管部门报备的专业科目计划")),
+            Link(_("合格证书批量生成"), reverse("certificates:batches"), _("按上报批次或县区生成合格证书并打包下载")),
             Link(_("年度政策与学时要求"), _admin_url(user, "catalog_yearpolicy_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             Link(_("继续教育基地"), _admin_url(user, "bases_trainingbase_changelist")),

@@ -131,6 +131,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task taken by a worker that died unacknowledged goes back to the queue after this many seconds (Redis
+# transport). Longer than any task here; tasks are idempotent, so a redelivery after a slow run is harmless.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -173,6 +176,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs every step of every page at INFO ("Step 5 - Creating layout - Page 37"): noise that costs
+    # time in certificate batches. Its warnings (a missing font, an unsupported CSS property) still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}},
 }
 
 # Ed25519 seed (base64 of 32 bytes) that signs the certificate tokens in QR codes; rotating it invalidates every
@@ -180,6 +186,9 @@ LOGGING = {
 # (config.settings.production refuses to start without it). Generate one with
 #   python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"
 CERT_SIGNING_KEY = env("CERT_SIGNING_KEY", default="")
+# Batch generation of certificates: pages per chunk (one PDF, one task) and the largest batch one click may start.
+CERT_BATCH_CHUNK = env.int("CERT_BATCH_CHUNK", default=50)
+CERT_BATCH_MAX = env.int("CERT_BATCH_MAX", default=50_000)
 # The public verification page is rate-limited per client IP (django-ratelimit, counted in the default cache).
 # Behind a reverse proxy REMOTE_ADDR is the proxy's, so set the header the proxy fills, e.g. HTTP_X_REAL_IP.
 RATELIMIT_USE_CACHE = "default"

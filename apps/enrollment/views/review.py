@@ -55,7 +55,8 @@ def review_batch(request, pk: int):
     items = (batch.items.select_related("person", "course").order_by("status", "pk"))
     return render(request, "enrollment/review/batch.html",
                   {"batch": batch, "items": items, "full_ids": sees_full_id(request.user),
-                   "pending": sum(1 for i in items if i.status == "pending")})
+                   "pending": sum(1 for i in items if i.status == "pending"),
+                   "endorsed": sum(1 for i in items if i.status == "endorsed")})
 
 
 @login_required

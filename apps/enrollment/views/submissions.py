@@ -70,6 +70,7 @@ def submission_detail(request, pk: int):
     return render(request, "enrollment/submissions/detail.html", {
         "submission": sub, "rows": rows, "n_items": n, "n_hours": hours,
         "is_draft": sub.status == Submission.Status.DRAFT,
+        "n_endorsed": sum(1 for item in items if item.status == "endorsed"),
     })
 
 

@@ -1,4 +1,5 @@
-// Results upload progress: poll the JSON endpoint every second, move the bar, reload when the work is over.
+// Progress of work done by a worker (results uploads, certificate batches): poll the JSON endpoint every second,
+// move the bar, reload the page when the work is over.
 (function () {
   "use strict";
   var card = document.querySelector("[data-progress-url]");
