@@ -29,7 +29,6 @@ from . import Row, Unavailable, benchmark
 from ._postgres import fresh_database, use_database
 
 CERTIFICATES = 1000
-NAIVE_SAMPLE = 30
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -68,26 +67,24 @@ def _dataset() -> tuple:
 
 
 def _throughput(sub) -> tuple[float, float, int]:
-    """(chunk certificates/s, naive certificates/s, chunk size) in this process."""
-    from django.conf import settings
+    """(chunk certificates/s, naive certificates/s, chunk size), measured in a fresh process as a worker is — not in
+    this one, whose heap the dataset build has filled (the garbage collector then slows WeasyPrint by a third)."""
+    import json
 
-    from apps.certificates import batches, pdf
-
-    items = list(sub.items.order_by("pk"))
-    pdf.qualification_certificate_pdf(item=items[0])  # load Pango, fontconfig and the font once, as a worker has
-    began = time.perf_counter()
-    for item in items[1:1 + NAIVE_SAMPLE]:
-        pdf.qualification_certificate_pdf(item=item)
-    naive = NAIVE_SAMPLE / (time.perf_counter() - began)
-    size = settings.CERT_BATCH_CHUNK
-    chunks = [items[k:k + size] for k in range(100, 100 + 4 * size, size)]
-    began = time.perf_counter()
-    for chunk in chunks:
-        batches._render(pdf.certificate_contexts(chunk))
-    batch = sum(len(c) for c in chunks) / (time.perf_counter() - began)
-    _say(f"naive {naive:.2f} certificates/s ({1000 / naive:.0f} ms each); chunks of {size}: {batch:.2f}/s "
-         f"({1000 / batch:.0f} ms each) → {batch / naive:.1f}×")
+    out = subprocess.run([sys.executable, "-m", "bench._certificate_rates", str(sub.pk)], cwd=ROOT, check=True,
+                         env={**os.environ, "DATABASE_URL": _database_url(),
+                              "DJANGO_SETTINGS_MODULE": "config.settings.base"},
+                         capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    naive, batch, size = result["naive"], result["batch"], result["size"]
+    _say(f"naive {naive:.2f} certificates/s ({1000 / naive:.0f} ms each; rounds {_rates(result['naive_rounds'])}); "
+         f"chunks of {size}: {batch:.2f}/s ({1000 / batch:.0f} ms each; rounds {_rates(result['batch_rounds'])}) "
+         f"→ {batch / naive:.1f}×")
     return batch, naive, size
+
+
+def _rates(rates: list[float]) -> str:
+    return ", ".join(f"{r:.1f}" for r in rates)
 
 
 def _workers(n: int, queue: str, media: str, redis_url: str) -> list[subprocess.Popen]:

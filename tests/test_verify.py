@@ -178,7 +178,8 @@ def test_the_pdf_qr_png_is_the_code_module_for_module_with_a_quiet_zone():
     image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     matrix = segno.make_qr(url, error="m", mask=0, boost_error=False).matrix
     border = verification.QR_BORDER
-    assert image.mode == "1" and image.size == (len(matrix) + 2 * border,) * 2
+    assert image.mode == "L" and image.size == (len(matrix) + 2 * border,) * 2
+    assert set(image.getdata()) == {0, 255}  # black and white only
     dark = {(x, y) for y in range(image.size[1]) for x in range(image.size[0]) if not image.getpixel((x, y))}
     assert dark == {(x + border, y + border) for y, row in enumerate(matrix) for x, v in enumerate(row) if v}
 

@@ -99,9 +99,10 @@ def qr_svg(url: str) -> str:
 
 
 def qr_png_data_uri(url: str) -> str:
-    """The QR code of `url` as a data: URI of a 1-bit PNG with one pixel per module, for PDFs: WeasyPrint embeds the
-    tiny image and the page scales it with crisp edges, far cheaper than drawing thousands of SVG squares. Pillow
-    (a WeasyPrint dependency) writes the PNG: twice as fast as segno's pure-Python writer."""
+    """The QR code of `url` as a data: URI of a grayscale PNG with one pixel per module, for PDFs: WeasyPrint embeds
+    the tiny image and the page scales it with crisp edges, far cheaper than drawing thousands of SVG squares.
+    Grayscale ("L"), not 1-bit: WeasyPrint converts 1-bit images to RGB and encodes them again, but embeds an "L"
+    PNG as it is. Pillow (a WeasyPrint dependency) writes it, twice as fast as segno's pure-Python writer."""
     matrix = _qr(url).matrix
     size = len(matrix) + 2 * QR_BORDER
     pixels = bytearray(b"\xff" * size * size)  # white, then the dark modules drawn in
@@ -109,5 +110,5 @@ def qr_png_data_uri(url: str) -> str:
         start = (y + QR_BORDER) * size + QR_BORDER
         pixels[start:start + len(row)] = bytes(0 if dark else 255 for dark in row)
     out = io.BytesIO()
-    Image.frombytes("L", (size, size), bytes(pixels)).convert("1").save(out, "PNG")
+    Image.frombytes("L", (size, size), bytes(pixels)).save(out, "PNG")
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
