@@ -17,6 +17,10 @@ urlpatterns = [
     path("", include("apps.ledger.urls")),
     path("enrollment/", include("apps.enrollment.urls")),
     path("certificates/", include("apps.certificates.urls")),
+    path("assessment/", include("apps.assessment.urls")),
+    path("reports/", include("apps.reports.urls")),
+    path("eligibility/", include("apps.eligibility.urls")),
+    path("reminders/", include("apps.reminders.urls")),
     # Public (no login): the address printed in every certificate's QR code, so it must never move.
     path("verify/<str:serial>/", verify, name="verify"),
     path("", include("apps.portal.urls")),

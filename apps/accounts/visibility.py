@@ -144,6 +144,56 @@ def _certificate_batches(user: User, prefix: str = "") -> Q:
     return scope | Q(**{f"{p}requested_by": user.pk})
 
 
+def _audit_snapshots(user: User) -> Q:
+    """Yearly audit snapshots of a city: its bureau, and its counties' bureaus (who see their own rows in them)."""
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return Q(region=user.region_id)
+        case Role.COUNTY_BUREAU:
+            return Q(region__children=user.region_id)
+        case _:
+            return NONE
+
+
+def _audit_rows(user: User, *, unit: str | None = "unit") -> Q:
+    """Rows of a snapshot about a county (and a unit): the city bureau all of its city's, a county bureau its own
+    county's, a unit admin its unit's."""
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return Q(snapshot__region=user.region_id)
+        case Role.COUNTY_BUREAU:
+            return Q(county=user.region_id)
+        case Role.UNIT_ADMIN if unit:
+            return Q(**{unit: user.unit_id})
+        case _:
+            return NONE
+
+
+def _city_bureau_only(user: User) -> Q:
+    match user.role:
+        case Role.SYSTEM_ADMIN:
+            return ALL
+        case Role.CITY_BUREAU:
+            return Q(region=user.region_id)
+        case _:
+            return NONE
+
+
+def _lookups(user: User) -> Q:
+    """Eligibility lookups: the city bureau supervises them all; everyone else sees their own."""
+    return ALL if user.role in (Role.SYSTEM_ADMIN, Role.CITY_BUREAU) else Q(user=user.pk)
+
+
+def _reminders(user: User) -> Q:
+    if user.role == Role.UNIT_ADMIN:
+        return Q(unit=user.unit_id) | Q(person__unit=user.unit_id)
+    return _people(user, "person__")
+
+
 def _users(user: User) -> Q:
     if user.role == Role.SYSTEM_ADMIN:
         return ALL
@@ -190,6 +240,13 @@ SEE: dict[str, Callable[[User], Q]] = {
     "certificates.CertificateBatch": _certificate_batches,
     "certificates.CertificateBatchItem": _by_prefix(_certificate_batches, "batch__"),
     "certificates.CertificateChunk": _by_prefix(_certificate_batches, "batch__"),
+    "assessment.AuditWeights": _city_bureau_only,
+    "assessment.AuditSnapshot": _audit_snapshots,
+    "assessment.AuditPersonResult": _audit_rows,
+    "assessment.AuditGroupResult": _audit_rows,
+    "assessment.Commendation": lambda user: _audit_rows(user, unit=None),
+    "eligibility.EligibilityLookup": _lookups,
+    "reminders.Reminder": _reminders,
 }
 
 TO_MANY_RULES = {"orgs.Unit", "bases.TrainingBase"}
@@ -232,6 +289,14 @@ CHANGE: dict[str, set[str]] = {
     "certificates.CertificateBatch": set(),
     "certificates.CertificateBatchItem": set(),
     "certificates.CertificateChunk": set(),
+    # The audit, lookups and reminders are written by their services only.
+    "assessment.AuditWeights": set(),
+    "assessment.AuditSnapshot": set(),
+    "assessment.AuditPersonResult": set(),
+    "assessment.AuditGroupResult": set(),
+    "assessment.Commendation": set(),
+    "eligibility.EligibilityLookup": set(),
+    "reminders.Reminder": set(),
 }
 
 # Roles whose work needs the full ID number (matching uploads, answering enquiries); everyone else sees it masked.

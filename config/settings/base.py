@@ -6,6 +6,8 @@ the Celery broker and the cache.
 """
 from pathlib import Path
 
+from celery.schedules import crontab
+
 import environ
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +41,10 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.enrollment",
     "apps.certificates",
+    "apps.assessment",
+    "apps.reports",
+    "apps.eligibility",
+    "apps.reminders",
     "apps.accounts",
     "apps.portal",
 ]
@@ -131,6 +137,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# celery beat (exactly one runs: docker-compose `beat`). Times are Asia/Shanghai (CELERY_TIMEZONE).
+CELERY_BEAT_SCHEDULE = {
+    # A1: the yearly audit of the year before, early in January (re-run on demand: manage.py run_audit).
+    "yearly-audit": {"task": "assessment.run_audit_previous_year",
+                     "schedule": crontab(minute=0, hour=2, day_of_month=5, month_of_year=1)},
+    # Reminders to trainees and units behind pace, weekly; the task itself does nothing before July.
+    "weekly-reminders": {"task": "reminders.send_reminders", "schedule": crontab(minute=0, hour=9, day_of_week=1)},
+}
 # A task taken by a worker that died unacknowledged goes back to the queue after this many seconds (Redis
 # transport). Longer than any task here; tasks are idempotent, so a redelivery after a slow run is harmless.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
