@@ -144,22 +144,21 @@ def run() -> list[Row]:
     except Exception as exc:  # noqa: BLE001 — any failure means: no broker here
         raise Unavailable(f"needs Redis at {redis_url} (set REDIS_URL): {exc}") from exc
 
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
     with use_database("ce_certificates_bench"), tempfile.TemporaryDirectory() as media, \
-            override_settings(MEDIA_ROOT=media):
+            override_settings(MEDIA_ROOT=media, CERT_BATCH_QUEUE=queue):
         _say(f"fresh database {fresh_database()}")
         sub, bureau = _dataset()
         batch_rate, naive_rate, size = _throughput(sub)
 
-        queue = f"bench-{uuid.uuid4().hex[:8]}"
-        saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_routes)
+        saved = (app.conf.task_always_eager, app.conf.broker_url)
         app.conf.task_always_eager, app.conf.broker_url = False, redis_url
-        app.conf.task_routes = {"certificates.render_chunk": {"queue": queue}}
         workers = _workers(2, queue, media, redis_url)
         try:
             time.sleep(8)  # both workers up (Django set up, connected to the broker) before the click
             seconds, zip_size = _end_to_end(sub, bureau, media)
         finally:
-            app.conf.task_always_eager, app.conf.broker_url, app.conf.task_routes = saved
+            app.conf.task_always_eager, app.conf.broker_url = saved
             for w in workers:
                 w.terminate()
             for w in workers:

@@ -121,8 +121,10 @@ def enqueue(batch_id: int, chunks) -> None:
         for number in chunks:
             _run_here(batch_id, number, attempts=1 + render_chunk.max_retries)
         return
+    # A queue of its own when set (CERT_BATCH_QUEUE): PDF rendering is CPU-heavy and can get its own workers.
+    options = {"queue": settings.CERT_BATCH_QUEUE} if settings.CERT_BATCH_QUEUE else {}
     for number in chunks:
-        render_chunk.delay(batch_id, number)
+        render_chunk.apply_async((batch_id, number), **options)
 
 
 def _run_here(batch_id: int, number: int, *, attempts: int) -> None:

@@ -203,6 +203,7 @@ CERT_SIGNING_KEY = env("CERT_SIGNING_KEY", default="")
 # Batch generation of certificates: pages per chunk (one PDF, one task) and the largest batch one click may start.
 CERT_BATCH_CHUNK = env.int("CERT_BATCH_CHUNK", default=50)
 CERT_BATCH_MAX = env.int("CERT_BATCH_MAX", default=50_000)
+CERT_BATCH_QUEUE = env("CERT_BATCH_QUEUE", default="")  # "" = the default queue
 # The public verification page is rate-limited per client IP (django-ratelimit, counted in the default cache).
 # Behind a reverse proxy REMOTE_ADDR is the proxy's, so set the header the proxy fills, e.g. HTTP_X_REAL_IP.
 RATELIMIT_USE_CACHE = "default"
