@@ -57,7 +57,7 @@ def test_a_worker_killed_mid_batch_leaves_every_certificate_exactly_once(world, 
         batch = batches.batch_for_submission(user=reviewer, submission_id=sub.pk)  # autocommit: enqueued now
         assert batch.chunks == 9
         # Kill the worker while it renders: just after a chunk is recorded it is already on the next one.
-        wait_for(lambda: CertificateChunk.objects.filter(batch=batch).count() >= 2, 120, "two chunks rendered")
+        wait_for(lambda: CertificateChunk.objects.filter(batch=batch).count() >= 2, 240, "two chunks rendered")  # the worker starts first
         time.sleep(0.3)
         first.kill()
         first.wait(timeout=20)
