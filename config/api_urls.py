@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts import api as accounts_api
 from apps.bases import api as bases_api
 from apps.catalog import api as catalog_api
+from apps.eligibility import api as eligibility_api
 from apps.enrollment import api as enrollment_api
 from apps.ledger import api as ledger_api
 from apps.orgs import api as orgs_api
@@ -25,6 +26,7 @@ urlpatterns = [
     path("me/", accounts_api.me, name="api-me"),
     path("people/<int:person_id>/compliance/", ledger_api.ComplianceView.as_view(), name="api-person-compliance"),
     path("people/<int:person_id>/hours/", ledger_api.HoursView.as_view(), name="api-person-hours"),
+    path("eligibility/", eligibility_api.EligibilityView.as_view(), name="api-eligibility"),
     path("bases/<slug:code>/completions/", enrollment_api.CompletionsView.as_view(), name="api-base-completions"),
     *router.urls,
 ]

@@ -73,10 +73,16 @@ class AuditSnapshot(models.Model):
 class AuditPersonResult(models.Model):
     """One person's compliance in a snapshot: status and shortfalls (hours still missing per rule)."""
 
-    snapshot = models.ForeignKey(AuditSnapshot, models.CASCADE, related_name="people_results")
-    person = models.ForeignKey("personnel.Person", models.DO_NOTHING, db_constraint=False, related_name="+")
-    unit = models.ForeignKey("orgs.Unit", models.DO_NOTHING, db_constraint=False, related_name="+")
-    county = models.ForeignKey("orgs.Region", models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index or constraint per column: the two composite indexes below (both led by the snapshot) serve every
+    # read, and each extra index or foreign-key check costs per row on a million-row INSERT … SELECT. The snapshot's
+    # rows are removed by the audit service (or Django's CASCADE), never by the database.
+    snapshot = models.ForeignKey(AuditSnapshot, models.CASCADE, related_name="people_results", db_index=False,
+                                 db_constraint=False)
+    person = models.ForeignKey("personnel.Person", models.DO_NOTHING, db_constraint=False, related_name="+",
+                               db_index=False)
+    unit = models.ForeignKey("orgs.Unit", models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False)
+    county = models.ForeignKey("orgs.Region", models.DO_NOTHING, db_constraint=False, related_name="+",
+                               db_index=False)
     level = models.CharField(max_length=20, choices=TitleLevel.choices)
     total = models.DecimalField(max_digits=7, decimal_places=1)
     public = models.DecimalField(max_digits=7, decimal_places=1)

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "eligibility"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.check, name="check"),
+    path("log/", views.log, name="log"),
+]

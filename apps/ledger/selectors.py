@@ -194,26 +194,35 @@ class Evaluation:
 
 
 def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None = None,
-                     as_of: datetime.date | None = None) -> Evaluation:
+                     as_of: datetime.date | None = None, through_entry: int | None = None) -> Evaluation:
     """Everyone in `people` (None: everyone) who holds a title on 31 December of `year`, evaluated against the
     policy. Reads one person-year row per person; with `as_of`, the hours come from the entries recorded by the
-    end of that day instead (one grouped pass over the year's entries)."""
+    end of that day instead (one grouped pass over the year's entries); with `through_entry`, from the entries
+    up to that id (the yearly audit records the last entry it saw, so this reproduces a snapshot exactly: ids,
+    unlike clocks, are allocated after the audit's table lock settled the ledger). Both may be combined."""
     from django.db import connection
 
     from .services import SUM_EXPRESSIONS
 
     params: list = []
-    if as_of is None:
+    if as_of is None and through_entry is None:
         base = ("SELECT t.person_id, t.level, t.public_required AS pr, t.public_elective AS pe, "
                 "t.professional AS prof FROM ledger_personyeartotal t WHERE t.year = %s AND t.level IS NOT NULL")
         params.append(year)
     else:
+        known, known_params = [], []
+        if as_of is not None:
+            known.append("created_at < %s")
+            known_params.append(end_of_day(as_of))
+        if through_entry is not None:
+            known.append("id <= %s")
+            known_params.append(int(through_entry))
         base = (f"SELECT t.person_id, t.level, COALESCE(e.pr, 0) AS pr, COALESCE(e.pe, 0) AS pe, "
                 f"COALESCE(e.prof, 0) AS prof FROM ledger_personyeartotal t LEFT JOIN "
                 f"(SELECT person_id, {SUM_EXPRESSIONS[0]} AS pr, {SUM_EXPRESSIONS[1]} AS pe, "
-                f"{SUM_EXPRESSIONS[2]} AS prof FROM ledger_hourentry WHERE year = %s AND created_at < %s "
+                f"{SUM_EXPRESSIONS[2]} AS prof FROM ledger_hourentry WHERE year = %s AND {' AND '.join(known)} "
                 f"GROUP BY person_id) e ON e.person_id = t.person_id WHERE t.year = %s AND t.level IS NOT NULL")
-        params += [year, end_of_day(as_of), year]
+        params += [year, *known_params, year]
     if people is not None:
         inner, inner_params = people.order_by().values("pk").query.sql_with_params()
         base += f" AND t.person_id IN ({inner})"

@@ -7,6 +7,8 @@ from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 
+from apps.reminders.selectors import notices_for
+
 from . import selectors
 from .forms import LoginForm
 
@@ -30,7 +32,7 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request):
     page = selectors.home_for(request.user)
-    return render(request, page.template, page.context())
+    return render(request, page.template, {**page.context(), "notices": notices_for(request.user)})
 
 
 def error_403(request, exception=None):
