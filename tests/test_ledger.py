@@ -382,3 +382,15 @@ def test_publishing_a_policy_in_the_admin_opens_the_year(client, kf_unit, policy
             "activity_hours-TOTAL_FORMS": 0, "activity_hours-INITIAL_FORMS": 0})
     assert response.status_code == 302, response.content[:2000]
     assert PersonYearTotal.objects.get(person=p, year=2017).level == "junior"
+
+
+def test_the_person_year_row_carries_the_persons_unit_and_follows_a_move(person, other_unit):
+    """Reports group person-year rows by unit without joining the people: database triggers keep the copy."""
+    row = PersonYearTotal.objects.create(person=person, year=2016)  # inserted without a unit, as every path does
+    row.refresh_from_db()
+    assert row.unit_id == person.unit_id
+    other_year = PersonYearTotal.objects.create(person=person, year=2017)
+    person.unit = other_unit
+    person.save()
+    assert set(PersonYearTotal.objects.filter(pk__in=[row.pk, other_year.pk]).values_list("unit_id", flat=True)) \
+        == {other_unit.pk}

@@ -96,9 +96,11 @@ def _enqueue(snapshot_id: int) -> None:
         # Embedded mode (no broker): the audit runs here; its failure is recorded on the snapshot (audit_run does
         # that) instead of breaking the request that started it.
         try:
-            audit_run(snapshot_id=snapshot_id)
+            snapshot = audit_run(snapshot_id=snapshot_id)
         except Exception:  # noqa: BLE001 — recorded on the snapshot, shown on its page
             log.exception("audit %s failed", snapshot_id)
+        else:
+            audit_purge_replaced(snapshot=snapshot)
         return
     run_audit.delay(snapshot_id=snapshot_id)
 
@@ -126,15 +128,16 @@ def audit_run(*, snapshot_id: int) -> AuditSnapshot:
         raise
     finally:
         cache.delete(selectors.progress_key(snapshot_id))
-    _purge_replaced(snapshot)
     snapshot.refresh_from_db()
     return snapshot
 
 
 def audit_run_now(*, year: int, region: Region, by=None) -> AuditSnapshot:
-    """Start and compute synchronously (manage.py run_audit, the yearly beat task)."""
+    """Start and compute synchronously (manage.py run_audit, the yearly beat task), then purge the replaced one."""
     snapshot = audit_start(year=year, region=region, by=by, enqueue=False)
-    return audit_run(snapshot_id=snapshot.pk)
+    snapshot = audit_run(snapshot_id=snapshot.pk)
+    audit_purge_replaced(snapshot=snapshot)
+    return snapshot
 
 
 def _consistency_point(cursor, *, outermost: bool) -> tuple[int, datetime.datetime]:
@@ -175,7 +178,7 @@ def _compute(snapshot: AuditSnapshot) -> None:
             _step(sid, "lock")
             policy = _policy(year=year, region=region)
             evaluation = ledger.scope_compliance(year=year, policy=policy)
-            _insert_people(cursor, sid, evaluation, regions)
+            people, compliant, distribution = _people_and_unit_levels(cursor, sid, evaluation, regions)
             _step(sid, "people")
             _insert_groups(cursor, sid)
             _step(sid, "groups")
@@ -183,7 +186,6 @@ def _compute(snapshot: AuditSnapshot) -> None:
             _step(sid, "ranking")
             _propose_commendations(sid, weights)
             _step(sid, "commendations")
-            people, compliant, distribution = _totals(cursor, sid)
             # The flip: the old current snapshot stops being current and this one becomes it, in this transaction.
             AuditSnapshot.objects.filter(region=region, year=year, is_current=True).update(is_current=False)
             updated = AuditSnapshot.objects.filter(pk=sid, status=AuditSnapshot.Status.RUNNING).update(
@@ -195,41 +197,87 @@ def _compute(snapshot: AuditSnapshot) -> None:
             _step(sid, "publish")
 
 
-def _insert_people(cursor, sid: int, evaluation, regions: list[int]) -> None:
+PERSON_COLUMNS = ("snapshot_id, person_id, unit_id, county_id, level, total, public, public_required, professional, "
+                  "compliant, public_met, shortfall, shortfall_public, shortfall_required")
+
+
+def _people_statement(sid: int, evaluation, regions: list[int]) -> tuple[str, list]:
     """Everyone of the city with a title on 31 December, one INSERT … SELECT over the ledger's evaluation.
 
     A person's county is their unit's region (a city-affiliated unit's region is the city itself)."""
-    t = AuditPersonResult._meta.db_table
-
     def gap(req: str, actual: str) -> str:
         return f"CASE WHEN ev.{req} > ev.{actual} THEN ev.{req} - ev.{actual} ELSE 0 END"
 
     in_regions = ", ".join(["%s"] * len(regions))
-    cursor.execute(
-        f"INSERT INTO {t} (snapshot_id, person_id, unit_id, county_id, level, total, public, public_required, "
-        f"professional, compliant, public_met, shortfall, shortfall_public, shortfall_required) "
-        f"SELECT %s, ev.person_id, p.unit_id, u.region_id, ev.level, ev.total, ev.public, ev.public_required, "
+    sql = (
+        f"INSERT INTO {AuditPersonResult._meta.db_table} ({PERSON_COLUMNS}) "
+        f"SELECT %s, ev.person_id, ev.unit_id, u.region_id, ev.level, ev.total, ev.public, ev.public_required, "
         f"ev.professional, ev.compliant = 1, "
         f"CASE WHEN ev.public >= ev.req_public AND ev.public_required >= ev.req_public_required THEN 1=1 "
         f"ELSE 1=0 END, {gap('req_total', 'total')}, {gap('req_public', 'public')}, "
         f"{gap('req_public_required', 'public_required')} "
-        f"FROM ({evaluation.sql}) ev JOIN personnel_person p ON p.id = ev.person_id "
-        f"JOIN orgs_unit u ON u.id = p.unit_id WHERE u.region_id IN ({in_regions})",
-        [sid, *evaluation.params, *regions],
-    )
+        # The unit comes with the person-year row (kept by the ledger's triggers): no join of a million people.
+        # Written in the index's order (county, unit): the index then grows at its right edge instead of touching
+        # random pages for a million rows — a third less time and write-ahead log.
+        f"FROM ({evaluation.sql}) ev JOIN orgs_unit u ON u.id = ev.unit_id WHERE u.region_id IN ({in_regions}) "
+        f"ORDER BY u.region_id, ev.unit_id")
+    return sql, [sid, *evaluation.params, *regions]
+
+
+UNIT_LEVEL_AGGREGATES = ("COUNT(*), SUM(CASE WHEN compliant THEN 1 ELSE 0 END), "
+                         "SUM(CASE WHEN public_met THEN 1 ELSE 0 END), SUM(shortfall), "
+                         "ROUND(SUM(CASE WHEN compliant THEN 1 ELSE 0 END) * 1.0 / COUNT(*), 4)")
+GROUP_COLUMNS = "snapshot_id, kind, county_id, unit_id, level, people, compliant, public_met, shortfall_sum, rate"
+
+
+def _totals_select(source: str) -> str:
+    return (f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN compliant THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN shortfall = 0 THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN shortfall > 0 AND shortfall <= 10 THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN shortfall > 10 AND shortfall <= 30 THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN shortfall > 30 AND shortfall <= 60 THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN shortfall > 60 THEN 1 ELSE 0 END), 0) FROM {source}")
+
+
+def _distribution(row) -> tuple[int, int, dict]:
+    people, compliant, *buckets = row
+    keys = [k for k, _label in selectors.SHORTFALL_BUCKETS]
+    return int(people), int(compliant), {k: int(n) for k, n in zip(keys, buckets)}
+
+
+def _people_and_unit_levels(cursor, sid: int, evaluation, regions: list[int]) -> tuple[int, int, dict]:
+    """Person rows, unit × level rows and the totals with the shortfall distribution.
+
+    PostgreSQL does it in ONE pass: the person rows the INSERT returns feed the unit × level aggregate (a second
+    data-modifying CTE) and the totals — instead of reading a million freshly written rows back twice. SQLite runs
+    the same three steps as separate statements."""
+    people_sql, params = _people_statement(sid, evaluation, regions)
+    if connection.vendor != "postgresql":
+        cursor.execute(people_sql, params)
+        _insert_unit_levels(cursor, sid, source=AuditPersonResult._meta.db_table, where="WHERE snapshot_id = %s",
+                            params=[sid])
+        cursor.execute(_totals_select(f"{AuditPersonResult._meta.db_table} WHERE snapshot_id = %s"), [sid])
+        return _distribution(cursor.fetchone())
+    cursor.execute(
+        f"WITH ins AS ({people_sql} RETURNING county_id, unit_id, level, compliant, public_met, shortfall), "
+        f"g AS (INSERT INTO {AuditGroupResult._meta.db_table} ({GROUP_COLUMNS}) "
+        f"SELECT %s, 'unit', county_id, unit_id, level, {UNIT_LEVEL_AGGREGATES} FROM ins "
+        f"GROUP BY county_id, unit_id, level) {_totals_select('ins')}",
+        [*params, sid])
+    return _distribution(cursor.fetchone())
+
+
+def _insert_unit_levels(cursor, sid: int, *, source: str, where: str, params: list) -> None:
+    cursor.execute(
+        f"INSERT INTO {AuditGroupResult._meta.db_table} ({GROUP_COLUMNS}) SELECT %s, 'unit', county_id, unit_id, "
+        f"level, {UNIT_LEVEL_AGGREGATES} FROM {source} {where} GROUP BY county_id, unit_id, level", [sid, *params])
 
 
 def _insert_groups(cursor, sid: int) -> None:
-    """One pass over the person rows gives unit × level; everything else is summed from those (additive)."""
+    """Units overall, counties per level and overall — summed from the unit × level rows (additive)."""
     t = AuditGroupResult._meta.db_table
-    cols = "snapshot_id, kind, county_id, unit_id, level, people, compliant, public_met, shortfall_sum, rate"
+    cols = GROUP_COLUMNS
     rate = "ROUND(SUM(compliant) * 1.0 / SUM(people), 4)"
-    cursor.execute(
-        f"INSERT INTO {t} ({cols}) SELECT snapshot_id, 'unit', county_id, unit_id, level, COUNT(*), "
-        f"SUM(CASE WHEN compliant THEN 1 ELSE 0 END), SUM(CASE WHEN public_met THEN 1 ELSE 0 END), "
-        f"SUM(shortfall), ROUND(SUM(CASE WHEN compliant THEN 1 ELSE 0 END) * 1.0 / COUNT(*), 4) "
-        f"FROM {AuditPersonResult._meta.db_table} WHERE snapshot_id = %s GROUP BY snapshot_id, county_id, unit_id, "
-        f"level", [sid])
     sums = f"SUM(people), SUM(compliant), SUM(public_met), SUM(shortfall_sum), {rate}"
     # Units overall, counties per level, counties overall — from the unit × level rows just written.
     cursor.execute(f"INSERT INTO {t} ({cols}) SELECT snapshot_id, 'unit', county_id, unit_id, '', {sums} FROM {t} "
@@ -275,22 +323,7 @@ def _propose_commendations(sid: int, weights: AuditWeights) -> None:
     Commendation.objects.bulk_create(rows)
 
 
-def _totals(cursor, sid: int) -> tuple[int, int, dict]:
-    """People, compliant people and the shortfall distribution (hours missing to the year's total, R1)."""
-    cursor.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN compliant THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN shortfall = 0 THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN shortfall > 0 AND shortfall <= 10 THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN shortfall > 10 AND shortfall <= 30 THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN shortfall > 30 AND shortfall <= 60 THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN shortfall > 60 THEN 1 ELSE 0 END), 0) "
-        f"FROM {AuditPersonResult._meta.db_table} WHERE snapshot_id = %s", [sid])
-    people, compliant, *buckets = cursor.fetchone()
-    keys = [k for k, _label in selectors.SHORTFALL_BUCKETS]
-    return int(people), int(compliant), {k: int(n) for k, n in zip(keys, buckets)}
-
-
-def _purge_replaced(snapshot: AuditSnapshot) -> None:
+def audit_purge_replaced(*, snapshot: AuditSnapshot) -> None:
     """Person rows of snapshots no longer current (a million per run) are dropped once the new one is in; their
     county and unit figures and commendations stay as history. Outside the run's transaction: if this fails, the
     leftover rows are harmless and the next run removes them."""

@@ -14,7 +14,7 @@ def run_audit(snapshot_id: int | None = None, year: int | None = None, region_id
     """Compute snapshot `snapshot_id`, or start and compute one for (year, region_id, user_id)."""
     from apps.orgs.models import Region
 
-    from .services import audit_run, audit_start
+    from .services import audit_purge_replaced, audit_run, audit_start
 
     if snapshot_id is None:
         from django.contrib.auth import get_user_model
@@ -22,6 +22,8 @@ def run_audit(snapshot_id: int | None = None, year: int | None = None, region_id
         by = get_user_model().objects.filter(pk=user_id).first() if user_id else None
         snapshot_id = audit_start(year=int(year), region=Region.objects.get(pk=region_id), by=by, enqueue=False).pk
     snapshot = audit_run(snapshot_id=snapshot_id)
+    if snapshot.status == snapshot.Status.DONE:
+        audit_purge_replaced(snapshot=snapshot)  # housekeeping after the new snapshot is published
     return {"snapshot": snapshot.pk, "status": snapshot.status, "people": snapshot.people,
             "compliant": snapshot.compliant}
 

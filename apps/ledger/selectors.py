@@ -149,7 +149,7 @@ def _entry_sums(prefix: str, extra: Q = Q()) -> dict:
     }
 
 
-EVALUATION_COLUMNS = ("person_id", "level", "public_required", "public_elective", "professional", "public", "total",
+EVALUATION_COLUMNS = ("person_id", "unit_id", "level", "public_required", "public_elective", "professional", "public", "total",
                       "req_total", "req_public", "req_public_required", "req_professional", "compliant")
 
 
@@ -194,19 +194,22 @@ class Evaluation:
 
 
 def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None = None,
-                     as_of: datetime.date | None = None, through_entry: int | None = None) -> Evaluation:
+                     units: QuerySet | None = None, as_of: datetime.date | None = None,
+                     through_entry: int | None = None) -> Evaluation:
     """Everyone in `people` (None: everyone) who holds a title on 31 December of `year`, evaluated against the
     policy. Reads one person-year row per person; with `as_of`, the hours come from the entries recorded by the
     end of that day instead (one grouped pass over the year's entries); with `through_entry`, from the entries
     up to that id (the yearly audit records the last entry it saw, so this reproduces a snapshot exactly: ids,
-    unlike clocks, are allocated after the audit's table lock settled the ledger). Both may be combined."""
+    unlike clocks, are allocated after the audit's table lock settled the ledger). Both may be combined.
+    `units` (a queryset of units) restricts to their people through the person-year row's own unit column, which
+    the (year, unit) index serves: a county's report reads its county's rows only."""
     from django.db import connection
 
     from .services import SUM_EXPRESSIONS
 
     params: list = []
     if as_of is None and through_entry is None:
-        base = ("SELECT t.person_id, t.level, t.public_required AS pr, t.public_elective AS pe, "
+        base = ("SELECT t.person_id, t.unit_id, t.level, t.public_required AS pr, t.public_elective AS pe, "
                 "t.professional AS prof FROM ledger_personyeartotal t WHERE t.year = %s AND t.level IS NOT NULL")
         params.append(year)
     else:
@@ -217,7 +220,7 @@ def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None =
         if through_entry is not None:
             known.append("id <= %s")
             known_params.append(int(through_entry))
-        base = (f"SELECT t.person_id, t.level, COALESCE(e.pr, 0) AS pr, COALESCE(e.pe, 0) AS pe, "
+        base = (f"SELECT t.person_id, t.unit_id, t.level, COALESCE(e.pr, 0) AS pr, COALESCE(e.pe, 0) AS pe, "
                 f"COALESCE(e.prof, 0) AS prof FROM ledger_personyeartotal t LEFT JOIN "
                 f"(SELECT person_id, {SUM_EXPRESSIONS[0]} AS pr, {SUM_EXPRESSIONS[1]} AS pe, "
                 f"{SUM_EXPRESSIONS[2]} AS prof FROM ledger_hourentry WHERE year = %s AND {' AND '.join(known)} "
@@ -226,6 +229,10 @@ def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None =
     if people is not None:
         inner, inner_params = people.order_by().values("pk").query.sql_with_params()
         base += f" AND t.person_id IN ({inner})"
+        params += list(inner_params)
+    if units is not None:
+        inner, inner_params = units.order_by().values("pk").query.sql_with_params()
+        base += f" AND t.unit_id IN ({inner})"
         params += list(inner_params)
 
     def by_level(attr: str) -> str:
@@ -236,7 +243,7 @@ def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None =
         return f"CASE b.level {' '.join(whens)} ELSE NULL END" if whens else "CAST(NULL AS NUMERIC)"
 
     with_requirements = (
-        f"SELECT b.person_id, b.level, b.pr AS public_required, b.pe AS public_elective, b.prof AS professional, "
+        f"SELECT b.person_id, b.unit_id, b.level, b.pr AS public_required, b.pe AS public_elective, b.prof AS professional, "
         f"b.pr + b.pe AS public, b.pr + b.pe + b.prof AS total, {by_level('total_hours')} AS req_total, "
         f"{by_level('public_hours')} AS req_public, {by_level('public_required_hours')} AS req_public_required, "
         f"{by_level('professional_hours')} AS req_professional FROM ({base}) b"

@@ -13,6 +13,9 @@ database holds the triggers this module describes.
    their existing person-year rows, plus a row for every year that has a policy in which they hold a title (so a
    newly registered person appears in that year's evaluation at once). PostgreSQL does it once per statement
    (transition tables: a bulk insert of 5,000 titles costs one set-based statement); SQLite once per row.
+3. The unit in the person-year row (PostgreSQL and SQLite): ledger_personyeartotal.unit_id equals the person's
+   unit. Filled when a row is inserted (every path: the ledger service, the title triggers above, COPY), and
+   rewritten on all the person's rows when the person moves to another unit. Reports group by it.
 """
 
 APPEND_ONLY = """
@@ -86,6 +89,44 @@ DROP FUNCTION IF EXISTS ledger_relevel(bigint[]);
 """
 
 
+PG_UNIT = """
+CREATE OR REPLACE FUNCTION ledger_total_unit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.unit_id IS NULL THEN
+        SELECT p.unit_id INTO NEW.unit_id FROM personnel_person p WHERE p.id = NEW.person_id;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER ledger_total_unit_bi BEFORE INSERT ON ledger_personyeartotal
+    FOR EACH ROW EXECUTE FUNCTION ledger_total_unit();
+CREATE OR REPLACE FUNCTION ledger_person_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ledger_personyeartotal SET unit_id = NEW.unit_id WHERE person_id = NEW.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER ledger_person_moved_au AFTER UPDATE OF unit_id ON personnel_person
+    FOR EACH ROW WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id) EXECUTE FUNCTION ledger_person_moved();
+"""
+PG_UNIT_DROP = """
+DROP TRIGGER IF EXISTS ledger_total_unit_bi ON ledger_personyeartotal;
+DROP TRIGGER IF EXISTS ledger_person_moved_au ON personnel_person;
+DROP FUNCTION IF EXISTS ledger_total_unit();
+DROP FUNCTION IF EXISTS ledger_person_moved();
+"""
+SQLITE_UNIT = [
+    "CREATE TRIGGER ledger_total_unit_ai AFTER INSERT ON ledger_personyeartotal WHEN NEW.unit_id IS NULL BEGIN "
+    "UPDATE ledger_personyeartotal SET unit_id = (SELECT p.unit_id FROM personnel_person p WHERE p.id = NEW.person_id) "
+    "WHERE id = NEW.id; END;",
+    "CREATE TRIGGER ledger_person_moved_au AFTER UPDATE OF unit_id ON personnel_person "
+    "WHEN OLD.unit_id IS NOT NEW.unit_id BEGIN "
+    "UPDATE ledger_personyeartotal SET unit_id = NEW.unit_id WHERE person_id = NEW.id; END;",
+]
+SQLITE_UNIT_DROP = ["DROP TRIGGER IF EXISTS ledger_total_unit_ai;", "DROP TRIGGER IF EXISTS ledger_person_moved_au;"]
+# Rows written before the unit column existed (the migration that adds it runs this once).
+BACKFILL_UNITS = ("UPDATE ledger_personyeartotal SET unit_id = (SELECT p.unit_id FROM personnel_person p "
+                  "WHERE p.id = ledger_personyeartotal.person_id) WHERE unit_id IS NULL")
+
+
 def _sqlite_relevel(pid: str) -> str:
     return f"""
     INSERT INTO ledger_personyeartotal ({COLS})
@@ -112,22 +153,31 @@ SQLITE_DROP = [f"DROP TRIGGER IF EXISTS ledger_titles_{x};" for x in ("ai", "au"
 
 
 
+def _has_unit_column(connection, cursor) -> bool:
+    """Migrations before ledger 0004 install the triggers too, when the unit column does not exist yet."""
+    columns = connection.introspection.get_table_description(cursor, "ledger_personyeartotal")
+    return any(c.name == "unit_id" for c in columns)
+
+
 def install(connection) -> None:
     """Create or replace every ledger trigger on this connection's database."""
     with connection.cursor() as cursor:
+        units = _has_unit_column(connection, cursor)
         if connection.vendor == "postgresql":
-            cursor.execute(APPEND_ONLY_DROP + PG_DROP)
+            cursor.execute(APPEND_ONLY_DROP + PG_DROP + PG_UNIT_DROP)
             cursor.execute(APPEND_ONLY)
             cursor.execute(PG)
+            if units:
+                cursor.execute(PG_UNIT)
         elif connection.vendor == "sqlite":
-            for statement in SQLITE_DROP + SQLITE:
+            for statement in SQLITE_DROP + SQLITE_UNIT_DROP + SQLITE + (SQLITE_UNIT if units else []):
                 cursor.execute(statement)
 
 
 def uninstall(connection) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(APPEND_ONLY_DROP + PG_DROP)
+            cursor.execute(APPEND_ONLY_DROP + PG_DROP + PG_UNIT_DROP)
         elif connection.vendor == "sqlite":
-            for statement in SQLITE_DROP:
+            for statement in SQLITE_DROP + SQLITE_UNIT_DROP:
                 cursor.execute(statement)

@@ -67,8 +67,8 @@ def _behind_sql(evaluation_sql: str, *, fraction: Decimal, public_due: bool) -> 
         kind = f"CASE WHEN {public_short} THEN '{Reminder.Kind.PUBLIC}' ELSE '{Reminder.Kind.PACE}' END"
     else:
         kind = f"'{Reminder.Kind.PACE}'"
-    return (f"SELECT ev.*, p.unit_id, {kind} AS kind FROM ({evaluation_sql}) ev "
-            f"JOIN {Person._meta.db_table} p ON p.id = ev.person_id "
+    # The evaluation carries each person's unit (the ledger keeps it on the person-year row).
+    return (f"SELECT ev.*, {kind} AS kind FROM ({evaluation_sql}) ev "
             f"WHERE ev.req_total IS NOT NULL AND {behind}")
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.models import Role
 from apps.catalog.models import YearPolicy
 from apps.ledger import selectors as ledger
-from apps.orgs.models import Region
+from apps.orgs.models import Region, Unit
 from apps.personnel.models import TitleLevel
 
 PAGE_SIZE = 50
@@ -48,7 +48,7 @@ BUCKET_SQL = (
 # Whitelisted sort keys → SQL (never the query parameter itself).
 UNIT_SORTS = {"name": "g.unit_name", "people": "g.people", "compliant": "g.compliant", "rate": "g.rate",
               "gap": "g.noncompliant", "hours": "g.avg_total"}
-PEOPLE_SORTS = {"name": "pp.person_name", "unit": "un.name", "level": "pp.level", "total": "pp.total",
+PEOPLE_SORTS = {"name": "pn.name", "unit": "un.name", "level": "pp.level", "total": "pp.total",
                 "gap": "short_total", "public": "pp.public"}
 # The same keys on the columns of a cut page of people (to restate its order after a join).
 PEOPLE_SORTS_OUTER = {"name": "c.name", "unit": "c.p_unit_name", "level": "c.p_level", "total": "c.total",
@@ -177,22 +177,23 @@ def _fence() -> str:
 
 def _per_person(county: Region, year: int, policy, filters: Filters) -> tuple[str, list]:
     """One row per evaluated person of the county (the CTE `pp` every statement of the page reads)."""
-    ev = ledger.scope_compliance(year=year, policy=policy)
+    # The county's people through the person-year rows' own unit column (the (year, unit) index): no join of the
+    # city's million people to find a county's 150,000.
+    ev = ledger.scope_compliance(year=year, policy=policy, units=Unit.objects.filter(region=county))
     buckets = " ".join(f"WHEN {cond} THEN {k}" for k, cond in enumerate(BUCKET_SQL))
     # Small integers for the level and a float for the hours: the aggregates above compare and add them for every
     # person, which costs a fraction of text comparisons and numeric additions.
     levels = " ".join(f"WHEN '{level}' THEN {k}" for k, level in enumerate(LEVELS))
-    # Names and ID numbers stay out: the rows are held in memory for the whole page; the 50 shown rows fetch theirs.
-    sql = (f"SELECT ev.person_id, p.name AS person_name, p.unit_id, ev.level, "
+    # Names and ID numbers stay out: the rows are held in memory for the whole page; the shown rows fetch theirs.
+    sql = (f"SELECT ev.person_id, ev.unit_id, ev.level, "
            f"ev.compliant AS ok, ev.total, ev.public, ev.public_required, ev.professional, ev.req_total, "
            f"ev.req_public, ev.req_public_required, ev.req_professional, "
            f"CASE WHEN ev.total >= ev.req_total THEN 1 ELSE 0 END AS mt, "
            f"CASE WHEN ev.public >= ev.req_public AND ev.public_required >= ev.req_public_required "
            f"THEN 1 ELSE 0 END AS mp, CASE {buckets} END AS bucket, CASE ev.level {levels} END AS lv, "
            f"CAST(ev.total AS DOUBLE PRECISION) AS total_f "
-           f"FROM (SELECT * FROM ({ev.sql}) e{_fence()}) ev JOIN personnel_person p ON p.id = ev.person_id "
-           f"JOIN orgs_unit u ON u.id = p.unit_id WHERE u.region_id = %s")
-    params = [*ev.params, county.pk]
+           f"FROM (SELECT * FROM ({ev.sql}) e{_fence()}) ev WHERE 1 = 1")
+    params = [*ev.params]
     if filters.level:
         sql += " AND ev.level = %s"
         params.append(filters.level)
@@ -242,16 +243,16 @@ def _people_select(filters: Filters, limit: int | None, offset: int) -> tuple[st
         params.append(filters.unit)
     if filters.q:
         q = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where += " AND pp.person_name LIKE %s ESCAPE '\\'"
+        where += " AND pn.name LIKE %s ESCAPE '\\'"
         params.append(f"%{q}%")
     direction = "DESC" if filters.pdir == "desc" else "ASC"
-    page = (f"SELECT pp.person_id, pp.person_name AS name, pp.unit_id AS p_unit_id, un.name AS p_unit_name, "
+    page = (f"SELECT pp.person_id, pn.name AS name, pp.unit_id AS p_unit_id, un.name AS p_unit_name, "
             f"pp.level AS p_level, pp.total, pp.public, pp.public_required, "
             f"pp.professional, pp.req_total, pp.req_public, pp.req_public_required, pp.req_professional, "
             f"{SHORT_TOTAL} AS short_total, {SHORT_PUBLIC} AS short_public, {SHORT_REQUIRED} AS short_required, "
             f"{SHORT_PROFESSIONAL} AS short_professional, COUNT(*) OVER () AS matches "
-            f"FROM pp JOIN orgs_unit un ON un.id = pp.unit_id WHERE {where} "
-            f"ORDER BY {PEOPLE_SORTS[filters.psort]} {direction}, pp.person_name, pp.person_id"
+            f"FROM pp JOIN orgs_unit un ON un.id = pp.unit_id JOIN personnel_person pn ON pn.id = pp.person_id "
+            f"WHERE {where} ORDER BY {PEOPLE_SORTS[filters.psort]} {direction}, pn.name, pp.person_id"
             f"{_limit(limit, offset)}")
     # The ID numbers of the page's rows only, fetched after the page is cut; the order is restated on the page's
     # columns (a join does not keep it).
