@@ -29,6 +29,7 @@ demo: migrate
 	$(MANAGE) loaddata kaifeng_2016 -v 0
 	$(MANAGE) seed_demo --people $(DEMO_PEOPLE) --year 2016
 	$(MANAGE) create_demo_users
+	$(MANAGE) run_audit --year 2016 >/dev/null
 
 run: system-check demo
 	@echo "门户: http://127.0.0.1:8000/   管理后台: http://127.0.0.1:8000/admin/   API 文档: http://127.0.0.1:8000/api/docs/"
