@@ -1,4 +1,5 @@
 """Start and stop a real `celery worker` process for tests that need one (Redis broker, the test database)."""
+import itertools
 import os
 import subprocess
 import sys
@@ -9,6 +10,9 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every worker its own node name: two workers named alike on one broker (parallel test processes, a restarted
+# worker) share their control mailbox and confuse each other.
+_serial = itertools.count(1)
 
 
 def new_queue() -> str:
@@ -22,7 +26,8 @@ def start_worker(queue: str, **env: str) -> subprocess.Popen:
                    "TEST_DATABASE_NAME": str(db["NAME"]), "REDIS_URL": settings.REDIS_URL, **env}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--loglevel=warning", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
+         "--loglevel=warning", "-Q", queue, "-n", f"{queue}-{next(_serial)}@%h", "--without-heartbeat",
+         "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
 

@@ -21,17 +21,17 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role
-from apps.accounts.visibility import get_visible_or_404
+from apps.accounts.visibility import assignable, get_visible_or_404
 from apps.core.errors import DomainError, NotVisible
-from apps.enrollment.models import ReviewDecision, Submission, SubmissionItem
+from apps.enrollment.models import Submission
 from apps.orgs.models import Region
 
-from . import pdf
+from . import pdf, verification
 from .models import CertificateBatch, CertificateBatchItem, CertificateChunk
 
 SUBMISSION_ROLES = (Role.SYSTEM_ADMIN, Role.CITY_BUREAU, Role.BASE_STAFF)
@@ -42,11 +42,9 @@ class BatchRefused(DomainError):
     default_message = _("不能生成这批证书")
 
 
-def standing_items():
-    """Items whose endorsement stands: endorsed, with the ledger entry written, not reversed."""
-    return SubmissionItem.objects.filter(
-        status="endorsed", decisions__outcome=ReviewDecision.Outcome.ENDORSED, decisions__entry__isnull=False,
-        decisions__entry__reversed_by__isnull=True)
+def counties_for(user):
+    """The counties whose certificates this user may batch: its bureau's jurisdiction (accounts.visibility)."""
+    return assignable(user, Region).filter(kind=Region.Kind.COUNTY)
 
 
 # --- starting a batch ---------------------------------------------------------------------------------------------
@@ -60,7 +58,7 @@ def batch_for_submission(*, user, submission_id: int) -> CertificateBatch:
         submission = get_visible_or_404(user, Submission.objects.select_related("base"), pk=submission_id)
     except NotVisible:
         raise BatchRefused(_("上报批次不存在或不在您的管辖范围内"), field="submission", code="scope") from None
-    items = standing_items().filter(submission=submission)
+    items = verification.standing_items().filter(submission=submission)
     return _start(user=user, items=items, title=_("%(number)s 批次合格证书") % {"number": submission.number},
                   submission=submission)
 
@@ -69,17 +67,12 @@ def batch_for_county(*, user, region_id: int, year: int) -> CertificateBatch:
     """A county's certificates of a year (people by their unit's county): its own bureau or the city bureau."""
     if user.role not in COUNTY_ROLES:
         raise BatchRefused(_("只有市、县区人社局可以按县区生成证书"), code="role")
-    region = Region.objects.filter(pk=region_id).first()
-    allowed = region is not None and (
-        user.role == Role.SYSTEM_ADMIN
-        or (user.role == Role.COUNTY_BUREAU and region.pk == user.region_id)
-        or (user.role == Role.CITY_BUREAU and user.region_id in (region.pk, region.parent_id)))
-    if not allowed:
+    region = counties_for(user).filter(pk=region_id).first()
+    if region is None:
         raise BatchRefused(_("县区不存在或不在您的管辖范围内"), field="region", code="scope")
     if not 1990 <= year <= 2100:
         raise BatchRefused(_("年度 %(year)s 无效") % {"year": year}, field="year", code="year")
-    items = standing_items().filter(Q(person__unit__region=region) | Q(person__unit__region__parent=region),
-                                    decisions__entry__year=year)
+    items = verification.standing_items().filter(person__unit__region=region, decisions__entry__year=year)
     return _start(user=user, items=items, title=_("%(region)s %(year)s 年合格证书") % {
         "region": region.name, "year": year}, region=region, year=year)
 
@@ -164,7 +157,7 @@ def chunk_render(batch_id: int, number: int) -> str:
     item_ids = list(CertificateBatchItem.objects.filter(batch_id=batch_id, chunk=number)
                     .order_by("item_id").values_list("item_id", flat=True))
     # An endorsement reversed after the batch was started is left out (its certificate is revoked).
-    items = list(standing_items().filter(pk__in=item_ids).order_by("pk"))
+    items = list(verification.standing_items().filter(pk__in=item_ids).order_by("pk"))
     contexts = pdf.certificate_contexts(items)
     data = _render(contexts)
     storage = CertificateChunk._meta.get_field("file").storage

@@ -78,16 +78,13 @@ def certificate_contexts(items) -> list[dict]:
     """What each 合格证书 page prints, for endorsed SubmissionItems whose endorsement stands (three queries for any
     number of items). The issue date is the endorsement's, so a certificate rendered again is the same document.
     Raises NotACertificate naming the first item that is not (or no longer) endorsed."""
-    from apps.enrollment.models import ReviewDecision, SubmissionItem
+    from apps.enrollment.models import SubmissionItem
 
     from . import verification  # imported here: verification imports this module (ISSUER)
 
     items = list(SubmissionItem.objects.filter(pk__in=[i.pk for i in items])
                  .select_related("person", "course", "submission__base").order_by("pk"))
-    decided = dict(ReviewDecision.objects
-                   .filter(item__in=items, outcome=ReviewDecision.Outcome.ENDORSED, entry__isnull=False,
-                           entry__reversed_by__isnull=True)
-                   .values_list("item_id", "decided_at"))
+    decided = dict(verification.standing_decisions().filter(item__in=items).values_list("item_id", "decided_at"))
     contexts = []
     for item in items:
         if item.status != "endorsed":

@@ -73,11 +73,21 @@ def certificate_by_serial(serial: str) -> PublicCertificate | None:
     return public_certificate(item, _status(item, decision))
 
 
+def standing_decisions():
+    """Endorsements that stand: the item endorsed, the ledger entry written and not reversed. A certificate is
+    valid exactly while its item has one (the booklet's QR codes, the PDFs, the batches all ask this)."""
+    return ReviewDecision.objects.filter(item__status="endorsed", outcome=ReviewDecision.Outcome.ENDORSED,
+                                         entry__isnull=False, entry__reversed_by__isnull=True)
+
+
+def standing_items():
+    """The items of `standing_decisions` (an item is endorsed at most once, so no duplicates)."""
+    return SubmissionItem.objects.filter(pk__in=standing_decisions().values("item_id"))
+
+
 def valid_certificates(serials: Iterable[str]) -> dict[str, PublicCertificate]:
     """serial → certificate for those of `serials` that are valid now (one query: the booklet's QR codes)."""
-    decisions = (ReviewDecision.objects
-                 .filter(item__certificate_no__in=list(serials), item__status="endorsed",
-                         outcome=ReviewDecision.Outcome.ENDORSED, entry__isnull=False, entry__reversed_by__isnull=True)
+    decisions = (standing_decisions().filter(item__certificate_no__in=list(serials))
                  .select_related("item__person", "item__course"))
     return {d.item.certificate_no: public_certificate(d.item, VALID) for d in decisions}
 

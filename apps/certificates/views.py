@@ -72,10 +72,7 @@ def _booklet(request, person: Person, year: int, own: bool):
 
 
 def _download(person: Person, year: int) -> HttpResponse:
-    filename, content_type, data = pdf.learning_record_pdf(person=person, year=year)
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _attachment(*pdf.learning_record_pdf(person=person, year=year))
 
 
 @login_required
@@ -183,18 +180,13 @@ def _batch_for(request, batch_id: int) -> CertificateBatch:
 
 
 def _counties(user):
-    counties = Region.objects.filter(kind=Region.Kind.COUNTY).order_by("code")
-    if user.role == Role.COUNTY_BUREAU:
-        return counties.filter(pk=user.region_id)
-    if user.role == Role.CITY_BUREAU:
-        return counties.filter(parent=user.region_id)
-    return counties if user.role == Role.SYSTEM_ADMIN else counties.none()
+    return batches.counties_for(user).order_by("code")
 
 
 def _submissions(user):
     if user.role not in batches.SUBMISSION_ROLES:
         return Submission.objects.none()
-    endorsed = batches.standing_items().values("submission_id")
+    endorsed = verification.standing_items().values("submission_id")
     return (visible(user, Submission).filter(status=Submission.Status.SUBMITTED, pk__in=endorsed)
             .select_related("base").order_by("-submitted_at")[:SUBMISSION_CHOICES])
 

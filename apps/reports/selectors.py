@@ -21,7 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Role
+from apps.accounts.visibility import assignable
 from apps.catalog.models import YearPolicy
+from apps.core.identifiers import mask_id_number
 from apps.ledger import selectors as ledger
 from apps.orgs.models import Region, Unit
 from apps.personnel.models import TitleLevel
@@ -77,19 +79,13 @@ def may_see_dashboard(user) -> bool:
 
 
 def report_regions(user) -> list[Region]:
-    """The regions whose report the user may open: a county bureau its own county; the city bureau its counties
-    and the city itself (its city-affiliated units); the system admin every county and city."""
-    qs = Region.objects.select_related("parent")
-    match user.role:
-        case Role.COUNTY_BUREAU:
-            qs = qs.filter(pk=user.region_id)
-        case Role.CITY_BUREAU:
-            qs = qs.filter(Q(pk=user.region_id) | Q(parent=user.region_id, kind=Region.Kind.COUNTY))
-        case Role.SYSTEM_ADMIN:
-            qs = qs.filter(kind__in=[Region.Kind.COUNTY, Region.Kind.CITY])
-        case _:
-            qs = qs.none()
-    return list(qs.order_by("code"))
+    """The regions whose report the user may open — the bureau's jurisdiction (accounts.visibility): a county bureau
+    its own county; the city bureau its counties and the city itself (its city-affiliated units); the system admin
+    every county and city."""
+    if not may_see_reports(user):
+        return []
+    return list(assignable(user, Region).filter(kind__in=[Region.Kind.COUNTY, Region.Kind.CITY])
+                .select_related("parent").order_by("code"))
 
 
 def report_region_or_404(user, region_id) -> Region:
@@ -368,7 +364,7 @@ def _person_row(r: dict) -> dict:
     r = {**r, "unit_id": r["p_unit_id"], "unit_name": r["p_unit_name"], "level": r["p_level"]}
     r["level_label"] = TitleLevel(r["level"]).label
     r["shortfall"] = shortfall_text(r)
-    r["masked_id"] = _mask(r["id_number"])
+    r["masked_id"] = mask_id_number(r["id_number"])
     return r
 
 
@@ -407,12 +403,6 @@ def noncompliant_people(*, county: Region, year: int, policy, filters: Filters, 
     rows = _fetch(*people_sql(county=county, year=year, policy=policy, filters=filters, limit=limit,
                               offset=offset))
     return [_person_row(r) for r in rows], (rows[0]["matches"] if rows else 0)
-
-
-def _mask(id_number: str) -> str:
-    from apps.core.identifiers import mask_id_number
-
-    return mask_id_number(id_number)
 
 
 def _live_rate(*, county: Region, year: int, policy, level: str) -> tuple[int, int]:
