@@ -4,6 +4,7 @@ With nothing set, the portal runs embedded: a SQLite file, Celery tasks executed
 memory cache, so a laptop needs nothing else. DATABASE_URL switches to PostgreSQL, REDIS_URL to Redis as
 the Celery broker and the cache.
 """
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    "axes",
     # Ours, lowest layer first: an app may import from those above it, never below.
     "apps.core",
     "apps.orgs",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "apps.eligibility",
     "apps.reminders",
     "apps.accounts",
+    "apps.auditlog",
     "apps.portal",
 ]
 
@@ -59,6 +62,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -86,7 +92,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) serve the yearly audit on PostgreSQL; SQLite simply builds them without the extras.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# axes.W006 asks to lock by IP address as well: many offices share one NAT address, so one typing clerk would
+# lock out a whole bureau. The lockout here is per account (AXES_LOCKOUT_PARAMETERS).
+SILENCED_SYSTEM_CHECKS = ["models.W040", "axes.W006"]
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "portal:login"
@@ -95,9 +103,53 @@ LOGOUT_REDIRECT_URL = "portal:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "apps.accounts.passwords.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2id first; older hashes still verify and are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes: 5 failed logins for one account lock it for 30 minutes (every login path passes `request`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_VERBOSE = False
+# Sessions end after 30 idle minutes: each request renews the expiry, and closing the browser ends it too.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Security headers on every response (production adds HSTS and secure cookies).
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy (Django's own middleware): our scripts and styles only, no inline script, no framing.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+}
 
 # Chinese first; English through Django i18n.
 LANGUAGE_CODE = "zh-hans"
