@@ -22,6 +22,7 @@ urlpatterns = [
     path("reports/", include("apps.reports.urls")),
     path("eligibility/", include("apps.eligibility.urls")),
     path("reminders/", include("apps.reminders.urls")),
+    path("auditlog/", include("apps.auditlog.urls")),
     # Public (no login): the address printed in every certificate's QR code, so it must never move.
     path("verify/<str:serial>/", verify, name="verify"),
     path("", include("apps.portal.urls")),

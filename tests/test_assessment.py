@@ -501,6 +501,63 @@ def test_the_audit_waits_for_a_ledger_writer_in_flight_and_includes_it_whole(kai
     assert row.professional == 64 and row.total == 64
 
 
+def _figures(snapshot) -> tuple:
+    groups = sorted(AuditGroupResult.objects.filter(snapshot=snapshot).values_list(
+        "kind", "county_id", "unit_id", "level", "people", "compliant", "public_met", "shortfall_sum", "rate", "score",
+        "rank"), key=str)
+    people = sorted(AuditPersonResult.objects.filter(snapshot=snapshot).values_list(
+        "person_id", "unit_id", "county_id", "level", "total", "public", "public_required", "professional",
+        "compliant", "public_met", "shortfall", "shortfall_public", "shortfall_required"))
+    commendations = sorted(Commendation.objects.filter(snapshot=snapshot).values_list("kind", "county_id", "unit_id",
+                                                                                       "rank"), key=str)
+    return (snapshot.people, snapshot.compliant, snapshot.distribution, snapshot.through_entry, groups, people,
+            commendations)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_writers_write_the_same_snapshot_as_one_statement(world, settings, monkeypatch):
+    """AUDIT_WRITERS connections sharing the audit's exported snapshot write exactly what one statement writes,
+    and what the person-by-person recount says."""
+    settings.AUDIT_WRITERS = 3
+    shares, write_shares = [], services._write_shares
+    monkeypatch.setattr(services, "_write_shares", lambda *a: shares.append(a[-1]) or write_shares(*a))
+    parallel = run(world["city"])  # the audit owns its transaction here: three writers
+    assert shares == [3]
+    assert parallel.status == AuditSnapshot.Status.DONE and parallel.is_current
+    expected = recount(world["city"])
+    rows = {r.person_id: r for r in AuditPersonResult.objects.filter(snapshot=parallel)}
+    assert set(rows) == set(expected)
+    assert all((rows[k].compliant, rows[k].shortfall) == (e["compliant"], e["shortfall"]) for k, e in expected.items())
+    in_parallel = _figures(parallel)
+
+    with transaction.atomic():  # inside a caller's transaction the audit runs as one statement
+        serial = run(world["city"])
+    assert shares == [3]
+    assert _figures(serial) == in_parallel
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_parallel_run_that_fails_after_its_writers_committed_leaves_nothing_behind(world, settings, monkeypatch):
+    settings.AUDIT_WRITERS = 2
+    good = run(world["city"])
+    rows = AuditPersonResult.objects.filter(snapshot=good).count()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full while ranking")
+
+    monkeypatch.setattr(services, "_rank", boom)
+    with pytest.raises(RuntimeError):
+        run(world["city"])
+    good.refresh_from_db()
+    assert good.is_current and AuditPersonResult.objects.filter(snapshot=good).count() == rows
+    failed = AuditSnapshot.objects.exclude(pk=good.pk).get()
+    assert failed.status == AuditSnapshot.Status.FAILED and not failed.is_current
+    assert not AuditPersonResult.objects.filter(snapshot=failed).exists()
+    assert not AuditGroupResult.objects.filter(snapshot=failed).exists()
+
+
 def test_admin_shows_snapshots_read_only_and_scoped(world, logins, client):
     snapshot = run(world["city"])
     client.force_login(logins[Role.CITY_BUREAU])

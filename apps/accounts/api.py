@@ -3,6 +3,8 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from apps.core.api import with_errors
+
 
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
@@ -12,7 +14,7 @@ class MeSerializer(serializers.Serializer):
     organisation = serializers.CharField(allow_null=True)
 
 
-@extend_schema(responses=MeSerializer, summary="当前用户及其角色")
+@extend_schema(responses=with_errors(MeSerializer, 403), summary="当前用户及其角色")
 @api_view(["GET"])
 def me(request):
     user = request.user

@@ -7,12 +7,13 @@ from django.utils.translation import ngettext
 
 
 def character_classes(password: str) -> int:
-    """How many of the four classes (upper case, lower case, digit, anything else) `password` draws on."""
+    """How many of the four classes (upper case, lower case, digit, anything else — a symbol, a space, a Chinese
+    character) `password` draws on."""
     return sum((
         any(c.isupper() for c in password),
         any(c.islower() for c in password),
         any(c.isdigit() for c in password),
-        any(not c.isalnum() for c in password),
+        any(not (c.isupper() or c.islower() or c.isdigit()) for c in password),  # symbols, Chinese characters
     ))
 
 

@@ -59,7 +59,10 @@ def _units(user: User) -> Q:
         case Role.UNIT_ADMIN:
             return Q(pk=user.unit_id)
         case Role.INDUSTRY_DEPT:
-            return Q(industry__departments=user.department_id)
+            # Its industry's units in its own region (a city department: the city and its counties), not the same
+            # industry's units of another city.
+            region = user.department.region_id
+            return Q(industry__departments=user.department_id) & (Q(region=region) | Q(region__parent=region))
         case Role.TRAINEE:
             return Q(people=user.person_id)
         case _:
@@ -116,8 +119,11 @@ def _classes(user: User) -> Q:
 
 def _plans(user: User) -> Q:
     match user.role:
-        case Role.SYSTEM_ADMIN | Role.CITY_BUREAU:
+        case Role.SYSTEM_ADMIN:
             return ALL
+        case Role.CITY_BUREAU:
+            # A city bureau reviews the plans its own city's departments file, not another city's.
+            return _region_tree(user, "department__region")
         case Role.INDUSTRY_DEPT:
             return Q(department=user.department_id)
         case Role.BASE_STAFF | Role.COUNTY_BUREAU:
@@ -184,8 +190,19 @@ def _city_bureau_only(user: User) -> Q:
 
 
 def _lookups(user: User) -> Q:
-    """Eligibility lookups: the city bureau supervises them all; everyone else sees their own."""
-    return ALL if user.role in (Role.SYSTEM_ADMIN, Role.CITY_BUREAU) else Q(user=user.pk)
+    """Eligibility lookups: the system admin sees them all; the city bureau supervises the lookups of its city's
+    people (and its own); everyone else sees their own."""
+    if user.role == Role.SYSTEM_ADMIN:
+        return ALL
+    if user.role == Role.CITY_BUREAU:
+        return _people(user, "person__") | Q(user=user.pk)
+    return Q(user=user.pk)
+
+
+def _audit_events(user: User) -> Q:
+    """The audit log: the city bureau supervises the whole portal; superusers own it. Nobody else, not even the
+    people the events are about (it would tell them who looked at their records)."""
+    return ALL if user.role == Role.CITY_BUREAU or user.is_superuser else NONE
 
 
 def _reminders(user: User) -> Q:
@@ -247,6 +264,7 @@ SEE: dict[str, Callable[[User], Q]] = {
     "assessment.Commendation": lambda user: _audit_rows(user, unit=None),
     "eligibility.EligibilityLookup": _lookups,
     "reminders.Reminder": _reminders,
+    "auditlog.AuditEvent": _audit_events,
 }
 
 TO_MANY_RULES = {"orgs.Unit", "bases.TrainingBase"}
@@ -297,6 +315,8 @@ CHANGE: dict[str, set[str]] = {
     "assessment.Commendation": set(),
     "eligibility.EligibilityLookup": set(),
     "reminders.Reminder": set(),
+    # Written by apps.auditlog.services.record only; never changed by anyone (the database refuses too).
+    "auditlog.AuditEvent": set(),
 }
 
 # Roles whose work needs the full ID number (matching uploads, answering enquiries); everyone else sees it masked.

@@ -1,10 +1,11 @@
 """The yearly audit (年度考核, A1): writes. Everything set-based in the database, one transaction per run.
 
 `audit_start` checks the input and records a RUNNING snapshot (its own transaction, so the page can show it and a
-failure can be written on it), then the Celery task calls `audit_run`. `audit_run` computes everything in ONE
-transaction — person rows, county and unit rows, scores and ranks, the commendation proposal — and makes the new
-snapshot current in the same transaction: a failure anywhere rolls all of it back, the previous current snapshot
-stays current with its rows, and the RUNNING row is marked FAILED with the error.
+failure can be written on it), then the Celery task calls `audit_run`. `audit_run` computes everything — person
+rows, county and unit rows, scores and ranks, the commendation proposal — and makes the new snapshot current in
+the transaction that writes its last figures: a failure anywhere leaves the previous current snapshot current with
+its rows, and the RUNNING row is marked FAILED with the error. On PostgreSQL the million person rows are written
+by AUDIT_WRITERS connections at once, all reading the one locked snapshot of the ledger (`_compute_parallel`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import datetime
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -102,7 +104,13 @@ def _enqueue(snapshot_id: int) -> None:
         else:
             audit_purge_replaced(snapshot=snapshot)
         return
-    run_audit.delay(snapshot_id=snapshot_id)
+    from apps.core import jobs
+
+    if not jobs.send(run_audit, kwargs={"snapshot_id": snapshot_id}):
+        # Not re-sent later like other jobs: two runs of one snapshot would collide. Failed, so it can be re-run.
+        AuditSnapshot.objects.filter(pk=snapshot_id, status=AuditSnapshot.Status.RUNNING).update(
+            status=AuditSnapshot.Status.FAILED, error=_("任务队列暂时不可用，考核未能开始：请稍后重新计算"),
+            finished_at=timezone.now())
 
 
 # --- the run ----------------------------------------------------------------------------------------------------
@@ -163,6 +171,15 @@ def _consistency_point(cursor, *, outermost: bool) -> tuple[int, datetime.dateti
     return int(cursor.fetchone()[0]), timezone.now()
 
 
+def _writers(outermost: bool) -> int:
+    """How many connections write the person rows. Several only on PostgreSQL and only when the audit owns its
+    transaction: the writers share the audit's snapshot of the ledger through pg_export_snapshot, which cannot
+    show them rows a caller's open transaction has not committed (tests inside a transaction run serially)."""
+    if connection.vendor != "postgresql" or not outermost:
+        return 1
+    return max(1, int(getattr(settings, "AUDIT_WRITERS", 1)))
+
+
 def _compute(snapshot: AuditSnapshot) -> None:
     region = snapshot.region
     year = snapshot.year
@@ -171,6 +188,10 @@ def _compute(snapshot: AuditSnapshot) -> None:
     sid = snapshot.pk
     _step(sid, "policy")
     outermost = not connection.in_atomic_block
+    writers = _writers(outermost)
+    if writers > 1:
+        _compute_parallel(snapshot, weights, regions, writers)
+        return
     with transaction.atomic():
         with connection.cursor() as cursor:
             # The first statements of the transaction: nothing may read before the isolation level and the lock.
@@ -180,29 +201,101 @@ def _compute(snapshot: AuditSnapshot) -> None:
             evaluation = ledger.scope_compliance(year=year, policy=policy)
             people, compliant, distribution = _people_and_unit_levels(cursor, sid, evaluation, regions)
             _step(sid, "people")
-            _insert_groups(cursor, sid)
-            _step(sid, "groups")
-            _rank(cursor, sid, weights, city_id=region.pk)
-            _step(sid, "ranking")
-            _propose_commendations(sid, weights)
-            _step(sid, "commendations")
-            # The flip: the old current snapshot stops being current and this one becomes it, in this transaction.
-            AuditSnapshot.objects.filter(region=region, year=year, is_current=True).update(is_current=False)
-            updated = AuditSnapshot.objects.filter(pk=sid, status=AuditSnapshot.Status.RUNNING).update(
-                status=AuditSnapshot.Status.DONE, is_current=True, as_of=as_of, through_entry=through_entry,
-                weights=_weights_dict(weights), people=people, compliant=compliant, distribution=distribution,
-                finished_at=timezone.now(), error="")
-            if not updated:
-                raise Conflict(_("该次考核已被标记为失败或已完成"))
-            _step(sid, "publish")
+            _publish(cursor, snapshot, weights, through_entry=through_entry, as_of=as_of, people=people,
+                     compliant=compliant, distribution=distribution)
+
+
+def _compute_parallel(snapshot: AuditSnapshot, weights: AuditWeights, regions: list[int], writers: int) -> None:
+    """The same audit with the person rows written by `writers` connections at once, one share of the units each.
+
+    The audit's transaction settles the ledger (lock, last entry id) and exports its snapshot; every writer imports
+    it (SET TRANSACTION SNAPSHOT), so all of them read exactly the ledger the audit locked, and commits its share of
+    person rows and unit × level rows. The lock is held until the last writer is done. Then one transaction adds
+    the county and unit totals, ranks and proposes commendations, and flips the snapshot to current: until that
+    commit no reader sees any of its rows (pages read current snapshots only), so a failure at any step still
+    leaves the previous snapshot current; the failed run's rows are removed here, or by the next run's purge."""
+    sid = snapshot.pk
+    _clear_rows(sid)  # a redelivered task whose worker died after its writers committed
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                through_entry, as_of = _consistency_point(cursor, outermost=True)
+                _step(sid, "lock")
+                policy = _policy(year=snapshot.year, region=snapshot.region)
+                evaluation = ledger.scope_compliance(year=snapshot.year, policy=policy)
+                cursor.execute("SELECT pg_export_snapshot()")
+                token = cursor.fetchone()[0]
+                shares = _write_shares(token, sid, evaluation, regions, writers)
+        people = sum(p for p, _c, _d in shares)
+        compliant = sum(c for _p, c, _d in shares)
+        distribution = {k: sum(d[k] for _p, _c, d in shares) for k in shares[0][2]}
+        _step(sid, "people")
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                _publish(cursor, snapshot, weights, through_entry=through_entry, as_of=as_of, people=people,
+                         compliant=compliant, distribution=distribution)
+    except BaseException:
+        _clear_rows(sid)
+        raise
+
+
+def _write_shares(token: str, sid: int, evaluation, regions: list[int], writers: int) -> list[tuple[int, int, dict]]:
+    """Run the one-pass person statement for each share of units (unit id modulo `writers`), each on a connection
+    of its own inside the exported snapshot; the shares' totals and distributions, or the first writer's error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def share(k: int) -> tuple[int, int, dict]:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:  # this thread's own connection
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    cursor.execute("SET TRANSACTION SNAPSHOT %s", [token])
+                    return _people_and_unit_levels(cursor, sid, evaluation, regions, share=(k, writers))
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="audit-writer") as pool:
+        return list(pool.map(share, range(writers)))
+
+
+def _clear_rows(sid: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditPersonResult._meta.db_table} WHERE snapshot_id = %s", [sid])
+        cursor.execute(f"DELETE FROM {AuditGroupResult._meta.db_table} WHERE snapshot_id = %s", [sid])
+        cursor.execute(f"DELETE FROM {Commendation._meta.db_table} WHERE snapshot_id = %s", [sid])
+
+
+def _publish(cursor, snapshot: AuditSnapshot, weights: AuditWeights, *, through_entry: int, as_of, people: int,
+             compliant: int, distribution: dict) -> None:
+    """County and unit totals, ranks, the commendation proposal, and the flip to current."""
+    sid, region = snapshot.pk, snapshot.region
+    _insert_groups(cursor, sid)
+    _step(sid, "groups")
+    _rank(cursor, sid, weights, city_id=region.pk)
+    _step(sid, "ranking")
+    _propose_commendations(sid, weights)
+    _step(sid, "commendations")
+    # The flip: the old current snapshot stops being current and this one becomes it, in this transaction.
+    AuditSnapshot.objects.filter(region=region, year=snapshot.year, is_current=True).update(is_current=False)
+    updated = AuditSnapshot.objects.filter(pk=sid, status=AuditSnapshot.Status.RUNNING).update(
+        status=AuditSnapshot.Status.DONE, is_current=True, as_of=as_of, through_entry=through_entry,
+        weights=_weights_dict(weights), people=people, compliant=compliant, distribution=distribution,
+        finished_at=timezone.now(), error="")
+    if not updated:
+        raise Conflict(_("该次考核已被标记为失败或已完成"))
+    _step(sid, "publish")
 
 
 PERSON_COLUMNS = ("snapshot_id, person_id, unit_id, county_id, level, total, public, public_required, professional, "
                   "compliant, public_met, shortfall, shortfall_public, shortfall_required")
 
 
-def _people_statement(sid: int, evaluation, regions: list[int]) -> tuple[str, list]:
-    """Everyone of the city with a title on 31 December, one INSERT … SELECT over the ledger's evaluation.
+def _people_statement(sid: int, evaluation, regions: list[int],
+                      share: tuple[int, int] | None = None) -> tuple[str, list]:
+    """Everyone of the city with a title on 31 December, one INSERT … SELECT over the ledger's evaluation; with
+    `share` (k, n), only the people of units whose id is k modulo n (a unit's people stay in one share).
 
     A person's county is their unit's region (a city-affiliated unit's region is the city itself)."""
     def gap(req: str, actual: str) -> str:
@@ -220,8 +313,8 @@ def _people_statement(sid: int, evaluation, regions: list[int]) -> tuple[str, li
         # Written in the index's order (county, unit): the index then grows at its right edge instead of touching
         # random pages for a million rows — a third less time and write-ahead log.
         f"FROM ({evaluation.sql}) ev JOIN orgs_unit u ON u.id = ev.unit_id WHERE u.region_id IN ({in_regions}) "
-        f"ORDER BY u.region_id, ev.unit_id")
-    return sql, [sid, *evaluation.params, *regions]
+        f"{'AND MOD(ev.unit_id, %s) = %s ' if share else ''}ORDER BY u.region_id, ev.unit_id")
+    return sql, [sid, *evaluation.params, *regions, *((share[1], share[0]) if share else ())]
 
 
 UNIT_LEVEL_AGGREGATES = ("COUNT(*), SUM(CASE WHEN compliant THEN 1 ELSE 0 END), "
@@ -245,13 +338,14 @@ def _distribution(row) -> tuple[int, int, dict]:
     return int(people), int(compliant), {k: int(n) for k, n in zip(keys, buckets)}
 
 
-def _people_and_unit_levels(cursor, sid: int, evaluation, regions: list[int]) -> tuple[int, int, dict]:
+def _people_and_unit_levels(cursor, sid: int, evaluation, regions: list[int],
+                            share: tuple[int, int] | None = None) -> tuple[int, int, dict]:
     """Person rows, unit × level rows and the totals with the shortfall distribution.
 
     PostgreSQL does it in ONE pass: the person rows the INSERT returns feed the unit × level aggregate (a second
     data-modifying CTE) and the totals — instead of reading a million freshly written rows back twice. SQLite runs
     the same three steps as separate statements."""
-    people_sql, params = _people_statement(sid, evaluation, regions)
+    people_sql, params = _people_statement(sid, evaluation, regions, share)
     if connection.vendor != "postgresql":
         cursor.execute(people_sql, params)
         _insert_unit_levels(cursor, sid, source=AuditPersonResult._meta.db_table, where="WHERE snapshot_id = %s",

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from apps.accounts.scoped_api import ScopedReadOnlyViewSet
@@ -24,6 +25,12 @@ class CountyDelegationSerializer(serializers.ModelSerializer):
         fields = ["id", "county", "base", "since", "note"]
 
 
+# A base code is a slug (the URL of its completions accepts nothing else).
+BASE_CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$",
+                             description="基地代码 / base code")
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[BASE_CODE]))
 class TrainingBaseViewSet(ScopedReadOnlyViewSet):
     """继续教育基地（B1–B5）。"""
 

@@ -22,7 +22,7 @@ class YearPolicySerializer(serializers.ModelSerializer):
 
 
 class CourseSerializer(serializers.ModelSerializer):
-    industry = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    industry = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)  # public courses
 
     class Meta:
         model = Course

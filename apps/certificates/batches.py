@@ -105,7 +105,11 @@ def _freeze(batch: CertificateBatch, items) -> None:
             [batch.pk, batch.chunk_size, *params])
 
 
-def enqueue(batch_id: int, chunks) -> None:
+def enqueue(batch_id: int, chunks) -> bool:
+    """Send the chunks' tasks; False when the broker is unreachable (logged, the batch stays QUEUED and
+    apps.portal.tasks sends it again later)."""
+    from apps.core import jobs
+
     from .tasks import render_chunk
 
     if render_chunk.app.conf.task_always_eager:
@@ -113,11 +117,13 @@ def enqueue(batch_id: int, chunks) -> None:
         # fails marks the batch failed (the page says why and offers to resume) instead of breaking the request.
         for number in chunks:
             _run_here(batch_id, number, attempts=1 + render_chunk.max_retries)
-        return
+        return True
     # A queue of its own when set (CERT_BATCH_QUEUE): PDF rendering is CPU-heavy and can get its own workers.
     options = {"queue": settings.CERT_BATCH_QUEUE} if settings.CERT_BATCH_QUEUE else {}
     for number in chunks:
-        render_chunk.apply_async((batch_id, number), **options)
+        if not jobs.send(render_chunk, (batch_id, number), **options):
+            return False  # the rest would fail alike; the chunks sent already are skipped when re-sent
+    return True
 
 
 def _run_here(batch_id: int, number: int, *, attempts: int) -> None:

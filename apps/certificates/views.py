@@ -20,6 +20,8 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.core.errors import DomainError, NotVisible
 from apps.enrollment.models import Submission, SubmissionItem
 from apps.ledger.compliance import fmt
@@ -62,17 +64,20 @@ def _booklet(request, person: Person, year: int, own: bool):
     # The valid certificates' items, for the 合格证书 download link (one query).
     item_ids = dict(SubmissionItem.objects.filter(certificate_no__in=list(qr_codes))
                     .values_list("certificate_no", "pk"))
+    full_id = not own and sees_full_id(request.user)
+    if full_id:
+        record(request, Action.VIEW_FULL_ID, target=person, details={"page": "booklet", "year": year})
     return render(request, "certificates/booklet.html", {
         "person": person, "year": year, "pages": pages, "own": own,
         "page_rows": [(p, qr_codes.get(p.certificate_no) if not p.revoked else None,
                        item_ids.get(p.certificate_no) if not p.revoked else None) for p in pages],
         "total": fmt(sum((p.hours for p in pages if not p.revoked), Decimal(0))),
-        "id_number": person.id_number if not own and sees_full_id(request.user) else person.masked_id,
+        "id_number": person.id_number if full_id else person.masked_id,
     })
 
 
-def _download(person: Person, year: int) -> HttpResponse:
-    return _attachment(*pdf.learning_record_pdf(person=person, year=year))
+def _download(request, person: Person, year: int) -> HttpResponse:
+    return _export(request, person, pdf.learning_record_pdf(person=person, year=year), year=year)
 
 
 @login_required
@@ -82,7 +87,7 @@ def my_booklet(request, year: int):
 
 @login_required
 def my_learning_record(request, year: int):
-    return _download(_own_person(request, year), year)
+    return _download(request, _own_person(request, year), year)
 
 
 @login_required
@@ -92,13 +97,20 @@ def person_booklet(request, person_id: int, year: int):
 
 @login_required
 def person_learning_record(request, person_id: int, year: int):
-    return _download(_person(request, person_id, year), year)
+    return _download(request, _person(request, person_id, year), year)
 
 
 def _attachment(filename: str, content_type: str, data: bytes) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _export(request, target, document: tuple[str, str, bytes], **details) -> HttpResponse:
+    """A generated document as a download, recorded in the audit log (who took which document of what)."""
+    filename, content_type, data = document
+    record(request, Action.EXPORT, target=target, details={"file": filename, **details})
+    return _attachment(filename, content_type, data)
 
 
 @login_required
@@ -110,7 +122,7 @@ def item_certificate(request, item_id: int):
     except NotVisible:
         raise Http404 from None
     try:
-        return _attachment(*pdf.qualification_certificate_pdf(item=item))
+        return _export(request, item, pdf.qualification_certificate_pdf(item=item))
     except DomainError as exc:
         return HttpResponse(str(exc.message), status=409, content_type="text/plain; charset=utf-8")
 
@@ -128,7 +140,7 @@ def batch_endorsement_list(request, submission_id: int):
                                         .select_related("base"), pk=submission_id)
     except NotVisible:
         raise Http404 from None
-    return _attachment(*pdf.endorsement_list_pdf(submission=submission))
+    return _export(request, submission, pdf.endorsement_list_pdf(submission=submission))
 
 
 VERIFY_RATE = "30/m"
@@ -249,6 +261,7 @@ def batch_download(request, batch_id: int):
     batch = _batch_for(request, batch_id)
     if batch.status != CertificateBatch.Status.DONE or not batch.archive:
         return HttpResponse(_("证书尚未生成完毕"), status=409, content_type="text/plain; charset=utf-8")
+    record(request, Action.EXPORT, target=batch, details={"file": f"certificates-batch-{batch.pk}.zip"})
     return FileResponse(batch.archive.open("rb"), as_attachment=True, filename=f"certificates-batch-{batch.pk}.zip",
                         content_type="application/zip")
 

@@ -50,7 +50,9 @@ def parse_resident_id(value: str, *, today: datetime.date | None = None) -> Resi
         raise ValidationError(
             _("身份证号应为 18 位，实际为 %(n)d 位"), code="id_length", params={"n": len(raw)}
         )
-    if not raw[:17].isdigit() or not (raw[17].isdigit() or raw[17] == "X"):
+    # isascii(): str.isdigit() also says yes to full-width, Arabic-Indic and superscript digits ("１", "٣", "¹"),
+    # which are not ID numbers and which int() reads as digits, or not at all.
+    if not raw.isascii() or not raw[:17].isdigit() or not (raw[17].isdigit() or raw[17] == "X"):
         raise ValidationError(_("身份证号前 17 位须为数字，第 18 位为数字或 X"), code="id_chars")
     area = raw[:6]
     if area[:2] not in PROVINCE_CODES or area[2:4] == "00" or area[4:6] == "00":

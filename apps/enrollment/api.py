@@ -9,7 +9,9 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404
+from apps.bases.api import BASE_CODE
 from apps.bases.models import TrainingBase
+from apps.core.api import ERROR_RESPONSES
 
 from .completions import MAX_ROWS, completions_record
 
@@ -90,8 +92,12 @@ class CompletionsView(APIView):
 
     @extend_schema(
         request=CompletionsIn,
+        parameters=[BASE_CODE],
         responses={200: CompletionReportOut,
-                   400: OpenApiResponse(ErrorOut, description="整次请求被拒绝（非网络基地、超过 5,000 行），未写入任何记录"),
+                   # {"detail", "code"} for a refused call (not an online base, over 5,000 rows), or the fields
+                   # of a malformed body ({"rows": ["…"]}); either way nothing was written.
+                   400: OpenApiResponse(ERROR_RESPONSES[400].response,
+                                        description="整次请求被拒绝（非网络基地、超过 5,000 行，或请求格式有误），未写入任何记录"),
                    403: OpenApiResponse(ErrorOut, description="角色无权报送 / role may not post"),
                    404: OpenApiResponse(ErrorOut, description="基地不存在或不可见 / base not found")},
         examples=[REQUEST_EXAMPLE, RESPONSE_EXAMPLE],

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core import jobs
 from apps.core.errors import DomainError
 from apps.core.identifiers import mask_id_number
 from django.utils.translation import gettext_lazy
@@ -309,7 +310,8 @@ def upload_check(*, base, file, user) -> ResultUpload:
         from . import tasks
 
         # After commit: a worker must find the upload row.
-        transaction.on_commit(lambda: tasks.check_result_upload.delay(upload.pk))
+        # A broker that is down leaves it CHECKING; apps.portal.tasks sends it again (apps/core/jobs.py).
+        transaction.on_commit(lambda: jobs.send(tasks.check_result_upload, (upload.pk,)))
         return upload
     return upload_run_check(upload_id=upload.pk)
 
@@ -448,7 +450,8 @@ def upload_confirm(*, upload_id: int, user) -> ResultUpload:
         if upload.total_rows > ASYNC_ROWS:
             from . import tasks
 
-            transaction.on_commit(lambda: tasks.import_result_upload.delay(upload.pk, user.pk if user else None))
+            user_id = user.pk if user else None
+            transaction.on_commit(lambda: jobs.send(tasks.import_result_upload, (upload.pk, user_id)))
             return upload
         _import_locked(upload, user)
     return upload

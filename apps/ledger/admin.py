@@ -2,6 +2,7 @@ from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
 from apps.accounts.scoped_admin import ReadOnlyScopedAdmin
+from apps.auditlog.admin import AuditedExportMixin
 from apps.core.importing import IMPORT_FORMATS
 
 from .models import HourEntry, HourImport, PersonYearTotal
@@ -9,7 +10,7 @@ from .resources import HourEntryResource
 
 
 @admin.register(HourEntry)
-class HourEntryAdmin(ImportExportMixin, ReadOnlyScopedAdmin):
+class HourEntryAdmin(AuditedExportMixin, ImportExportMixin, ReadOnlyScopedAdmin):
     # Importing history goes through the resource, which writes through the ledger service: still no form edits.
     resource_classes = [HourEntryResource]
     import_formats = IMPORT_FORMATS

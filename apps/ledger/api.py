@@ -10,12 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.visibility import get_visible_or_404
+from apps.core.api import with_errors
 from apps.personnel.models import Person
 
 from . import selectors
 from .compliance import fmt, result_as_dict
 
 YEAR = OpenApiParameter("year", OpenApiTypes.INT, required=True, description="自然年度，如 2016")
+# The URL takes digits only (<int:person_id>); anything else is no route at all.
+PERSON_ID = OpenApiParameter("person_id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)
 AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, required=False,
                          description="按该日结束时已记录的数据评估（时点查询）/ as known at the end of this day")
 
@@ -74,7 +77,7 @@ ComplianceOut = inline_serializer("Compliance", {
 
 
 class ComplianceView(APIView):
-    @extend_schema(parameters=[YEAR, AS_OF], responses=ComplianceOut,
+    @extend_schema(parameters=[PERSON_ID, YEAR, AS_OF], responses=with_errors(ComplianceOut, 400, 403, 404),
                    summary="某人某年度学时达标情况（R1–R6）/ a person's compliance for a year")
     def get(self, request, person_id: int):
         person = get_visible_or_404(request.user, Person.objects.select_related("unit__region__parent__parent"),
@@ -90,10 +93,10 @@ class HourEntrySerializer(serializers.Serializer):
     category_display = serializers.CharField(source="get_category_display")
     hours = serializers.DecimalField(max_digits=6, decimal_places=1)
     credits = serializers.DecimalField(max_digits=6, decimal_places=1)
-    course_code = serializers.CharField(source="course.code", default=None)
+    course_code = serializers.CharField(source="course.code", default=None, allow_null=True)
     course_title = serializers.SerializerMethodField()
-    base = serializers.CharField(source="base.code", default=None)
-    base_name = serializers.CharField(source="base.name", default=None)
+    base = serializers.CharField(source="base.code", default=None, allow_null=True)
+    base_name = serializers.CharField(source="base.name", default=None, allow_null=True)
     organiser = serializers.CharField()
     completed_on = serializers.DateField()
     source = serializers.CharField()
@@ -103,7 +106,7 @@ class HourEntrySerializer(serializers.Serializer):
     reverses = serializers.IntegerField(source="reverses_id", allow_null=True)
     reversed_by = serializers.SerializerMethodField()
     reason = serializers.CharField()
-    recorded_by = serializers.CharField(source="created_by.username", default=None)
+    recorded_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     recorded_at = serializers.DateTimeField(source="created_at")
 
     def get_course_title(self, obj) -> str:
@@ -118,8 +121,8 @@ class HourEntrySerializer(serializers.Serializer):
 
 
 class HoursView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("year", OpenApiTypes.INT, required=False), AS_OF],
-                   responses=HourEntrySerializer(many=True),
+    @extend_schema(parameters=[PERSON_ID, OpenApiParameter("year", OpenApiTypes.INT, required=False), AS_OF],
+                   responses=with_errors(HourEntrySerializer(many=True), 400, 403, 404),
                    summary="某人的学时记录及来源 / a person's ledger entries with their provenance")
     def get(self, request, person_id: int):
         person = get_visible_or_404(request.user, Person, pk=person_id)

@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.catalog.models import YearPolicy
 from apps.core.errors import DomainError, NotVisible
 from apps.personnel.models import Person, PromotionApplication, TitleLevel
@@ -174,7 +176,10 @@ def person_hours(request, person_id: int, year: int):
         raise Http404 from None
     form = AsOfForm(request.GET or None)
     as_of = form.cleaned_data["as_of"] if form.is_valid() else None
+    full_id = sees_full_id(request.user)
+    if full_id:
+        record(request, Action.VIEW_FULL_ID, target=person, details={"page": "person_hours", "year": year})
     return render(request, "ledger/my_hours.html", {
         "page": _page(request.user, person, year, as_of), "own": False, "form": form,
-        "id_number": person.id_number if sees_full_id(request.user) else person.masked_id,
+        "id_number": person.id_number if full_id else person.masked_id,
     })

@@ -2,6 +2,7 @@ from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
 from apps.accounts.scoped_admin import ScopedModelAdmin
+from apps.auditlog.admin import AuditedExportMixin
 from apps.core.importing import IMPORT_FORMATS
 
 from .models import Industry, IndustryDepartment, Region, Unit
@@ -29,7 +30,7 @@ class IndustryDepartmentAdmin(ScopedModelAdmin):
 
 
 @admin.register(Unit)
-class UnitAdmin(ImportExportMixin, ScopedModelAdmin):
+class UnitAdmin(AuditedExportMixin, ImportExportMixin, ScopedModelAdmin):
     # The import-export mixin comes first so its views wrap ScopedModelAdmin's, whose get_queryset (the export
     # list) and permissions still decide what this user sees; the resource scopes the rows it imports.
     list_display = ("name", "credit_code", "region", "industry")

@@ -6,7 +6,7 @@ from .models import Industry, IndustryDepartment, Region, Unit
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)  # the province: none
 
     class Meta:
         model = Region

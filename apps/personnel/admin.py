@@ -3,6 +3,9 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
 from apps.accounts.scoped_admin import ScopedModelAdmin, ScopedTabularInline, masked_id_column
+from apps.auditlog.admin import AuditedExportMixin
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.core.importing import IMPORT_FORMATS
 
 from .models import Person, PromotionApplication, TitleHolding
@@ -18,7 +21,7 @@ class PromotionInline(ScopedTabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(ImportExportMixin, ScopedModelAdmin):
+class PersonAdmin(AuditedExportMixin, ImportExportMixin, ScopedModelAdmin):
     # The import-export mixin comes first so its views wrap ScopedModelAdmin's, whose get_queryset (the export
     # list) and permissions still decide what this user sees; the resource scopes the rows it imports and masks
     # the ID numbers it exports for roles that may not see them.
@@ -54,6 +57,15 @@ class PersonAdmin(ImportExportMixin, ScopedModelAdmin):
         if obj is not None and not visibility.sees_full_id(request.user):
             return [f for f in fields if f != "id_number"]
         return fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from apps.accounts import visibility
+
+        if visibility.sees_full_id(request.user):  # the form shows the full number: recorded
+            person = self.get_object(request, object_id)
+            if person is not None:
+                record(request, Action.VIEW_FULL_ID, target=person, details={"page": "admin"})
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {"user": request.user}

@@ -1,6 +1,10 @@
 from rest_framework import serializers
+from rest_framework.response import Response
 
 from apps.accounts.scoped_api import MaskedIdField, ScopedReadOnlyViewSet
+from apps.accounts.visibility import sees_full_id
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 
 from .models import Person, PromotionApplication, TitleHolding
 
@@ -37,3 +41,9 @@ class PersonViewSet(ScopedReadOnlyViewSet):
     serializer_class = PersonSerializer
     filterset_fields = {"unit__credit_code": ["exact"], "unit__region__code": ["exact"], "name": ["exact"],
                         "titles__level": ["exact"]}
+
+    def retrieve(self, request, *args, **kwargs):
+        person = self.get_object()
+        if sees_full_id(request.user):  # one person's record with the full number: recorded
+            record(request, Action.VIEW_FULL_ID, target=person, details={"channel": "api"})
+        return Response(self.get_serializer(person).data)

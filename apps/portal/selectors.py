@@ -270,6 +270,7 @@ def _city_bureau(user: User) -> Home:
             Link(_("县区学时报表"), reverse("reports:county"), _("任一县（区）的单位达标率、未达标人员和趋势")),
             Link(_("年度考核"), reverse("assessment:index"), _("计算上一年度考核、评分权重、表彰建议")),
             Link(_("学时资格查询"), reverse("eligibility:check"), _("按身份证号查询各年度是否达标及 R6 限制事项（每次查询留痕）")),
+            Link(_("操作日志"), reverse("auditlog:index"), _("登录、认证、退回、冲销、导出、查看完整身份证号等敏感操作的记录")),
             Link(_("年度政策与学时要求"), _admin_url(user, "catalog_yearpolicy_changelist")),
             Link(_("课程目录"), _admin_url(user, "catalog_course_changelist")),
             Link(_("继续教育基地"), _admin_url(user, "bases_trainingbase_changelist")),

@@ -1,12 +1,17 @@
 import logging
+import sys
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 
+from apps.core.unavailable import database_unavailable, is_database_unavailable
 from apps.reminders.selectors import notices_for
 
 from . import selectors
@@ -27,6 +32,19 @@ class LoginView(auth_views.LoginView):
         if settings.DEBUG:
             context["demo_accounts"] = selectors.demo_accounts()
         return context
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password; the rules (settings.AUTH_PASSWORD_VALIDATORS) are listed under the field and
+    named in each error. The session stays logged in (Django rotates its hash)."""
+
+    template_name = "portal/password_change.html"
+    success_url = reverse_lazy("portal:home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("密码已修改。"))
+        return response
 
 
 @login_required
@@ -56,7 +74,10 @@ _PLAIN_500 = (
 def error_500(request):
     """Rendered without a request context: the error may come from the database, the session or a context
     processor, and this page must not fail the same way. The template is self-contained (inline CSS, no
-    `{% static %}`, which can itself raise when the manifest is stale)."""
+    `{% static %}`, which can itself raise when the manifest is stale). The database being unreachable is not our
+    bug but a passing outage: a 503 that says to try again shortly (apps.core.unavailable)."""
+    if is_database_unavailable(sys.exc_info()[1]):  # Django calls this inside its `except` for the exception
+        return database_unavailable(request)
     try:
         body = loader.get_template("errors/500.html").render()
     except Exception:  # noqa: BLE001 — whatever broke the template, the visitor still gets a page

@@ -53,7 +53,7 @@ UNIT_SORTS = {"name": "g.unit_name", "people": "g.people", "compliant": "g.compl
 PEOPLE_SORTS = {"name": "pn.name", "unit": "un.name", "level": "pp.level", "total": "pp.total",
                 "gap": "short_total", "public": "pp.public"}
 # The same keys on the columns of a cut page of people (to restate its order after a join).
-PEOPLE_SORTS_OUTER = {"name": "c.name", "unit": "c.p_unit_name", "level": "c.p_level", "total": "c.total",
+PEOPLE_SORTS_OUTER = {"name": "pr.name", "unit": "c.p_unit_name", "level": "c.p_level", "total": "c.total",
                       "gap": "c.short_total", "public": "c.public"}
 
 
@@ -237,23 +237,28 @@ def _people_select(filters: Filters, limit: int | None, offset: int) -> tuple[st
     if filters.unit:
         where += " AND pp.unit_id = %s"
         params.append(filters.unit)
+    # Names are joined for the whole county only when the page sorts or searches by name; otherwise the page is cut
+    # from the per-person rows alone (ties broken by person id) and only its 50 rows fetch their names.
+    by_name = filters.psort == "name" or bool(filters.q)
+    names = " JOIN personnel_person pn ON pn.id = pp.person_id" if by_name else ""
     if filters.q:
         q = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where += " AND pn.name LIKE %s ESCAPE '\\'"
         params.append(f"%{q}%")
     direction = "DESC" if filters.pdir == "desc" else "ASC"
-    page = (f"SELECT pp.person_id, pn.name AS name, pp.unit_id AS p_unit_id, un.name AS p_unit_name, "
+    page = (f"SELECT pp.person_id, pp.unit_id AS p_unit_id, un.name AS p_unit_name, "
             f"pp.level AS p_level, pp.total, pp.public, pp.public_required, "
             f"pp.professional, pp.req_total, pp.req_public, pp.req_public_required, pp.req_professional, "
             f"{SHORT_TOTAL} AS short_total, {SHORT_PUBLIC} AS short_public, {SHORT_REQUIRED} AS short_required, "
             f"{SHORT_PROFESSIONAL} AS short_professional, COUNT(*) OVER () AS matches "
-            f"FROM pp JOIN orgs_unit un ON un.id = pp.unit_id JOIN personnel_person pn ON pn.id = pp.person_id "
-            f"WHERE {where} ORDER BY {PEOPLE_SORTS[filters.psort]} {direction}, pn.name, pp.person_id"
+            f"FROM pp JOIN orgs_unit un ON un.id = pp.unit_id{names} "
+            f"WHERE {where} ORDER BY {PEOPLE_SORTS[filters.psort]} {direction}, pp.person_id"
             f"{_limit(limit, offset)}")
-    # The ID numbers of the page's rows only, fetched after the page is cut; the order is restated on the page's
-    # columns (a join does not keep it).
-    order = f"{PEOPLE_SORTS_OUTER[filters.psort]} {direction}, c.name, c.person_id"
-    cols = ", ".join("pr.id_number" if c == "id_number" else f"c.{c}" for c in PEOPLE_COLUMNS if c != "p_ord")
+    # Names and ID numbers of the page's rows only, fetched after the page is cut; the order is restated on the
+    # page's columns (a join does not keep it).
+    order = f"{PEOPLE_SORTS_OUTER[filters.psort]} {direction}, c.person_id"
+    picked = {"id_number": "pr.id_number", "name": "pr.name"}
+    cols = ", ".join(picked.get(c, f"c.{c}") for c in PEOPLE_COLUMNS if c != "p_ord")
     sql = (f"SELECT {cols}, ROW_NUMBER() OVER (ORDER BY {order}) AS p_ord FROM ({page}) c "
            f"JOIN personnel_person pr ON pr.id = c.person_id ORDER BY {order}")
     return sql, params

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from apps.accounts.visibility import sees_full_id
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.personnel.models import TitleLevel
 
 from . import charts, exports, selectors
@@ -106,9 +108,14 @@ def county_export(request, region_id: int, year: int, table: str, fmt: str):
     if table not in exports.COUNTY_TABLES or fmt not in ("xlsx", "pdf") or year not in selectors.YEARS:
         raise Http404
     region = selectors.report_region_or_404(request.user, region_id)
+    full_id = sees_full_id(request.user)
     data = exports.county_table(key=table, county=region, year=year, filters=Filters.from_query(request.GET),
-                                full_id=sees_full_id(request.user))
-    return _attachment(*exports.export(data, f"county-{region.code}-{year}-{table}", fmt))
+                                full_id=full_id)
+    filename, content_type, content = exports.export(data, f"county-{region.code}-{year}-{table}", fmt)
+    record(request, Action.EXPORT, target=region, details={
+        "file": filename, "table": table, "year": year, "rows": len(data.rows), "full_id": full_id,
+        "query": request.GET.urlencode()[:500]})
+    return _attachment(filename, content_type, content)
 
 
 def _city(request):
@@ -145,4 +152,7 @@ def city_export(request, year: int, table: str, fmt: str):
     if table not in exports.CITY_TABLES or fmt not in ("xlsx", "pdf") or year not in selectors.YEARS:
         raise Http404
     data = exports.city_table(key=table, city=city, year=year)
-    return _attachment(*exports.export(data, f"city-{city.code}-{year}-{table}", fmt))
+    filename, content_type, content = exports.export(data, f"city-{city.code}-{year}-{table}", fmt)
+    record(request, Action.EXPORT, target=city,
+           details={"file": filename, "table": table, "year": year, "rows": len(data.rows)})
+    return _attachment(filename, content_type, content)

@@ -90,6 +90,10 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A persistent connection is tested before a request reuses it: after PostgreSQL restarts, the web reconnects
+# instead of failing a request per worker (tests/test_faults.py). While it is down, pages answer 503
+# (apps.core.unavailable).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) serve the yearly audit on PostgreSQL; SQLite simply builds them without the extras.
 # axes.W006 asks to lock by IP address as well: many offices share one NAT address, so one typing clerk would
@@ -107,9 +111,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Argon2id first; older hashes still verify and are upgraded at the next login.
+# Argon2id first (OWASP parameters, apps/accounts/hashers.py); older hashes still verify and are upgraded at the
+# next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "apps.accounts.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
@@ -169,7 +174,9 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Degrades to "nothing cached" while Redis is down instead of failing pages (apps/core/cache.py).
+    CACHES = {"default": {"BACKEND": "apps.core.cache.DegradingRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
@@ -189,6 +196,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+JOB_REDISPATCH_EVERY = env.int("JOB_REDISPATCH_EVERY", default=300)  # seconds (apps/portal/tasks.py)
 # celery beat (exactly one runs: docker-compose `beat`). Times are Asia/Shanghai (CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE = {
     # A1: the yearly audit of the year before, early in January (re-run on demand: manage.py run_audit).
@@ -196,6 +204,9 @@ CELERY_BEAT_SCHEDULE = {
                      "schedule": crontab(minute=0, hour=2, day_of_month=5, month_of_year=1)},
     # Reminders to trainees and units behind pace, weekly; the task itself does nothing before July.
     "weekly-reminders": {"task": "reminders.send_reminders", "schedule": crontab(minute=0, hour=9, day_of_week=1)},
+    # Jobs whose message was never sent (Redis down when they started) or lost: sent again when idle this long.
+    "redispatch-pending-jobs": {"task": "portal.redispatch_pending_jobs", "schedule": JOB_REDISPATCH_EVERY,
+                                "kwargs": {"idle_seconds": JOB_REDISPATCH_EVERY}},
 }
 # A task taken by a worker that died unacknowledged goes back to the queue after this many seconds (Redis
 # transport). Longer than any task here; tasks are idempotent, so a redelivery after a slow run is harmless.
@@ -244,7 +255,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # WeasyPrint logs every step of every page at INFO ("Step 5 - Creating layout - Page 37"): noise that costs
     # time in certificate batches. Its warnings (a missing font, an unsupported CSS property) still show.
-    "loggers": {"weasyprint": {"level": "WARNING"}},
+    # django-axes logs every login at INFO; the audit log (apps.auditlog) is the record of logins.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Ed25519 seed (base64 of 32 bytes) that signs the certificate tokens in QR codes; rotating it invalidates every
@@ -256,9 +268,15 @@ CERT_SIGNING_KEY = env("CERT_SIGNING_KEY", default="")
 CERT_BATCH_CHUNK = env.int("CERT_BATCH_CHUNK", default=50)
 CERT_BATCH_MAX = env.int("CERT_BATCH_MAX", default=50_000)
 CERT_BATCH_QUEUE = env("CERT_BATCH_QUEUE", default="")  # "" = the default queue
+# The yearly audit writes its million person rows through this many PostgreSQL connections at once, all reading the
+# one locked snapshot of the ledger (apps.assessment.services._compute_parallel); 1 = one statement. About the
+# cores the database may spend on it.
+AUDIT_WRITERS = env.int("AUDIT_WRITERS", default=2)
 # The public verification page is rate-limited per client IP (django-ratelimit, counted in the default cache).
 # Behind a reverse proxy REMOTE_ADDR is the proxy's, so set the header the proxy fills, e.g. HTTP_X_REAL_IP.
 RATELIMIT_USE_CACHE = "default"
+# Without the cache (Redis down) the page is served unlimited rather than refused to everyone (apps/core/cache.py).
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 
 # The region this installation serves (GB/T 2260); fixtures and demo data are for Kaifeng.

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.catalog.models import ActivityKind
 from apps.core.errors import DomainError, NotVisible
 
@@ -88,16 +91,22 @@ def activity_evidence(request, pk: int):
         handle = report.evidence.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    record(request, Action.EXPORT, target=report, details={"file": report.evidence_name, "kind": "evidence"})
     # Served as an attachment with a fixed type: an uploaded file is never rendered in the portal's origin.
     response = FileResponse(handle, as_attachment=True, filename=report.evidence_name)
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def _act(request, pk: int, stage: str, action):
+def _act(request, pk: int, stage: str, action, audit: str | None = None):
+    """Run one service; `audit` names the audit-log action to record with it, in the same transaction."""
     back = "enrollment:activity_unit_queue" if stage == "unit" else "enrollment:activity_bureau_queue"
     try:
-        report = action()
+        with transaction.atomic():
+            report = action()
+            if audit:
+                record(request, audit, target=report,
+                       details={"status": report.status, "hours": report.hours, "reason": report.reason})
     except NotVisible:
         raise Http404 from None
     except DomainError as exc:
@@ -120,7 +129,8 @@ def activity_check(request, pk: int):
 def activity_recognise(request, pk: int):
     _role(request, BUREAU)
     report = _report(request.user, pk)
-    return _act(request, pk, "bureau", lambda: activities.activity_recognise(report_id=report.pk, by=request.user))
+    return _act(request, pk, "bureau", lambda: activities.activity_recognise(report_id=report.pk, by=request.user),
+                audit=Action.ENDORSEMENT)
 
 
 @login_required
@@ -130,7 +140,7 @@ def activity_return(request, pk: int):
     report = _report(request.user, pk)
     stage = "unit" if request.user.role == Role.UNIT_ADMIN else "bureau"
     return _act(request, pk, stage, lambda: activities.activity_return(
-        report_id=report.pk, reason=request.POST.get("reason", ""), by=request.user))
+        report_id=report.pk, reason=request.POST.get("reason", ""), by=request.user), audit=Action.RETURN)
 
 
 urlpatterns = [

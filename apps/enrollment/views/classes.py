@@ -179,6 +179,9 @@ def _roster_class(request, pk: int) -> TrainingClass:
     if user.role == Role.COUNTY_BUREAU:
         # A county bureau reads the rosters of its county's classes: organised by it or held at its bases.
         qs = qs.filter(Q(organised_by=user.region_id) | Q(base__region=user.region_id))
+    elif user.role == Role.CITY_BUREAU:
+        # The timetable is public, a roster is not: the city bureau reads those of the bases it supervises.
+        qs = qs.filter(base__in=visible(user, TrainingBase))
     return _get(user, qs, pk=pk)
 
 

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, visible
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.core.errors import DomainError, NotVisible
 
 from .. import uploads
@@ -117,7 +119,9 @@ def upload_confirm(request, upload_id: int):
 @base_staff_only
 @require_GET
 def upload_errors(request, upload_id: int):
-    filename, content_type, content = uploads.errors_xlsx(_upload_for(request, upload_id))
+    upload = _upload_for(request, upload_id)
+    filename, content_type, content = uploads.errors_xlsx(upload)
+    record(request, Action.EXPORT, target=upload, details={"file": filename})
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -6,6 +6,7 @@ and why, and writes the ledger exactly once.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
+from apps.auditlog.models import Action
+from apps.auditlog.services import record
 from apps.core.errors import DomainError, NotVisible
 
 from .. import review
@@ -65,7 +68,11 @@ def review_endorse_all(request, pk: int):
     _reviewer(request)
     batch = _batch(request.user, pk)
     try:
-        done = review.submission_endorse_all(submission_id=batch.pk, by=request.user)
+        with transaction.atomic():  # the audit event commits with the decision, or not at all
+            done = review.submission_endorse_all(submission_id=batch.pk, by=request.user)
+            if done.endorsed:
+                record(request, Action.ENDORSEMENT, target=batch,
+                       details={"endorsed": done.endorsed, "already": done.already})
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:
@@ -84,10 +91,16 @@ def review_item(request, pk: int, item_id: int):
         raise Http404
     try:
         if request.POST.get("action") == "return":
-            review.item_return(item_id=item.pk, reason=request.POST.get("reason", ""), by=request.user)
+            with transaction.atomic():  # the audit event commits with the decision, or not at all
+                reason = request.POST.get("reason", "")
+                review.item_return(item_id=item.pk, reason=reason, by=request.user)
+                record(request, Action.RETURN, target=item, details={"reason": reason.strip()[:500]})
             messages.success(request, _("已退回 %(c)s") % {"c": item.certificate_no})
         else:
-            review.items_endorse(item_ids=[item.pk], by=request.user)
+            with transaction.atomic():
+                done = review.items_endorse(item_ids=[item.pk], by=request.user)
+                if done.endorsed:
+                    record(request, Action.ENDORSEMENT, target=item, details={"endorsed": done.endorsed})
             messages.success(request, _("已认证 %(c)s，学时已计入台账") % {"c": item.certificate_no})
     except DomainError as exc:
         messages.error(request, str(exc.message))
