@@ -348,3 +348,14 @@ def test_an_english_browser_still_gets_chinese_until_the_user_switches(client, u
     assert "退出登录" in page
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert "退出登录" not in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+
+def test_an_unknown_api_address_answers_json_and_an_unknown_page_html(client, users):
+    from apps.accounts.models import Role
+
+    client.force_login(users[Role.CITY_BUREAU])
+    r = client.get("/api/v1/no-such-endpoint/")
+    assert r.status_code == 404 and r["Content-Type"] == "application/json"
+    assert r.json()["code"] == "not_found"
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse_lazy
@@ -58,6 +58,9 @@ def error_403(request, exception=None):
 
 
 def error_404(request, exception=None):
+    # An API client gets JSON like every other API error (apps.core.api.exception_handler), not an HTML page.
+    if request.path.startswith("/api/v1/"):
+        return JsonResponse({"detail": _("未找到。"), "code": "not_found"}, status=404)
     return render(request, "errors/404.html", status=404)
 
 
