@@ -78,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             rows.append((f"{name}: not available", "—", "—", "—", str(exc)))
             continue
+        except Exception as exc:  # noqa: BLE001 — one broken benchmark must not hide the others' figures
+            import traceback
+
+            traceback.print_exc()
+            failed.append(name)
+            rows.append((f"{name}: FAILED", "—", "—", "—", f"{type(exc).__name__}: {exc}"[:120]))
+            continue
         print(f"  {name} took {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
         for r in results:
             ratio = r.ratio

@@ -18,6 +18,7 @@ BENCH_API_SECONDS (default 20) the length of each load run.
 """
 from __future__ import annotations
 
+import base64
 import datetime
 import os
 import re
@@ -138,7 +139,10 @@ def _wrk(url: str, script: Path | None, seconds: int) -> tuple[float, float, int
     if script:
         cmd += ["-s", str(script)]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not found:
+        raise AssertionError(f"wrk against {url} printed no throughput (is the server up?): {out[-500:]!r}")
+    rps = float(found.group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -165,6 +169,7 @@ def _api_load() -> list[Row]:
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": secrets.token_hex(32),
            "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
+           "CERT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
            "DATABASE_URL": f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
                            f"{db.get('PORT') or 5432}/{db['NAME']}"}
     # gunicorn's own advice for sync workers: 2 × cores + 1 (a worker waiting on PostgreSQL leaves the core free).
