@@ -235,18 +235,27 @@ def scope_compliance(*, year: int, policy: YearPolicy, people: QuerySet | None =
         base += f" AND t.unit_id IN ({inner})"
         params += list(inner_params)
 
-    def by_level(attr: str) -> str:
-        # Levels are choice values and figures are Decimals read from the policy, so they are inlined as
-        # literals: the statement stays one string that rows(), summary() and the audit can wrap.
-        whens = [f"WHEN '{r.level}' THEN {Decimal(getattr(r, attr))}" for r in policy.requirements.all()
-                 if r.level in TitleLevel.values and getattr(r, attr) is not None]
-        return f"CASE b.level {' '.join(whens)} ELSE NULL END" if whens else "CAST(NULL AS NUMERIC)"
+    # The requirements per title level come from the policy as a small table of literals (levels are choice values
+    # and figures Decimals, so the statement stays one string that rows(), summary() and the audit can wrap),
+    # joined on the level: one hash probe per person instead of a CASE over the levels for each requirement.
+    attrs = ("total_hours", "public_hours", "public_required_hours", "professional_hours")
 
+    def literal(value) -> str:
+        return "CAST(NULL AS NUMERIC)" if value is None else str(Decimal(value))
+
+    reqs = [r for r in policy.requirements.all() if r.level in TitleLevel.values]
+    if reqs:
+        table = " UNION ALL ".join(
+            f"SELECT '{r.level}' AS level, " + ", ".join(f"{literal(getattr(r, a))} AS {a}" for a in attrs)
+            for r in reqs)
+    else:
+        table = "SELECT CAST(NULL AS VARCHAR(20)) AS level, " + ", ".join(f"CAST(NULL AS NUMERIC) AS {a}"
+                                                                         for a in attrs)
     with_requirements = (
         f"SELECT b.person_id, b.unit_id, b.level, b.pr AS public_required, b.pe AS public_elective, b.prof AS professional, "
-        f"b.pr + b.pe AS public, b.pr + b.pe + b.prof AS total, {by_level('total_hours')} AS req_total, "
-        f"{by_level('public_hours')} AS req_public, {by_level('public_required_hours')} AS req_public_required, "
-        f"{by_level('professional_hours')} AS req_professional FROM ({base}) b"
+        f"b.pr + b.pe AS public, b.pr + b.pe + b.prof AS total, rq.total_hours AS req_total, "
+        f"rq.public_hours AS req_public, rq.public_required_hours AS req_public_required, "
+        f"rq.professional_hours AS req_professional FROM ({base}) b LEFT JOIN ({table}) rq ON rq.level = b.level"
     )
     sql = (f"SELECT x.*, CASE WHEN x.total >= x.req_total AND x.public >= x.req_public "
            f"AND x.public_required >= x.req_public_required "
