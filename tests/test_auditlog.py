@@ -234,6 +234,29 @@ def test_a_staff_page_with_the_full_id_number_is_recorded_and_a_masked_one_is_no
     assert len(events(Action.VIEW_FULL_ID)) == 1
 
 
+def test_a_review_page_listing_full_id_numbers_is_recorded_with_whose(client, world, reviewer):
+    sub = submitted(world["kfdx"])
+    login(client, reviewer)
+    html = client.get(f"/enrollment/review/{sub.pk}/", **WHERE).content.decode()
+    shown = sorted(sub.items.values_list("person_id", flat=True))
+    assert all(pid_number in html for pid_number in sub.items.values_list("person__id_number", flat=True))
+    event = only(Action.VIEW_FULL_ID)
+    assert (event.user, event.target_type, event.target_id) == (reviewer, "enrollment.Submission", str(sub.pk))
+    assert event.details == {"page": "review_batch", "people": len(set(shown)), "person_ids": sorted(set(shown))}
+    assert_where(event)
+
+
+def test_the_people_api_list_records_the_page_of_full_numbers_and_not_a_masked_one(users, person, other_person):
+    api = APIClient()
+    api.force_authenticate(users[Role.CITY_BUREAU])
+    ids = [r["id"] for r in api.get("/api/v1/people/", **WHERE).json()["results"]]
+    event = only(Action.VIEW_FULL_ID)
+    assert event.details == {"page": "api:people", "people": len(ids), "person_ids": sorted(ids)}
+    api.force_authenticate(users[Role.BASE_STAFF])  # sees masked numbers only
+    api.get("/api/v1/people/")
+    assert len(events(Action.VIEW_FULL_ID)) == 1
+
+
 def test_the_person_api_records_a_full_id_number(users, person):
     api = APIClient()
     api.force_authenticate(users[Role.UNIT_ADMIN])

@@ -75,3 +75,16 @@ def record(request, action: str, *, target: Model | str = "", target_type: str =
         user_agent=str(meta.get("HTTP_USER_AGENT", ""))[:USER_AGENT_LENGTH],
         details=details or {},
     )
+
+
+def record_full_ids(request, *, page: str, target: Model | str = "", person_ids) -> AuditEvent | None:
+    """A list page showed full ID numbers: one event naming the page and the people whose numbers it showed
+    (their ids, at most MAX_LISTED). Nothing when the list was empty."""
+    ids = sorted({int(pk) for pk in person_ids})
+    if not ids:
+        return None
+    return record(request, Action.VIEW_FULL_ID, target=target or page,
+                  details={"page": page, "people": len(ids), "person_ids": ids[:MAX_LISTED]})
+
+
+MAX_LISTED = 200  # a page shows 50 rows; a review batch may list a few hundred

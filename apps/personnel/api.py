@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from apps.accounts.scoped_api import MaskedIdField, ScopedReadOnlyViewSet
 from apps.accounts.visibility import sees_full_id
 from apps.auditlog.models import Action
-from apps.auditlog.services import record
+from apps.auditlog.services import record, record_full_ids
 
 from .models import Person, PromotionApplication, TitleHolding
 
@@ -47,3 +47,10 @@ class PersonViewSet(ScopedReadOnlyViewSet):
         if sees_full_id(request.user):  # one person's record with the full number: recorded
             record(request, Action.VIEW_FULL_ID, target=person, details={"channel": "api"})
         return Response(self.get_serializer(person).data)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if sees_full_id(request.user):  # a page of full numbers: one event naming whose
+            rows = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
+            record_full_ids(request, page="api:people", person_ids=[r["id"] for r in rows])
+        return response

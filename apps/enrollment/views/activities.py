@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
 from apps.auditlog.models import Action
-from apps.auditlog.services import record
+from apps.auditlog.services import record, record_full_ids
 from apps.catalog.models import ActivityKind
 from apps.core.errors import DomainError, NotVisible
 
@@ -71,8 +71,11 @@ def activity_unit_queue(request):
     _role(request, (Role.UNIT_ADMIN,))
     reports = (visible(request.user, ActivityReport).filter(status=ActivityReport.Status.SUBMITTED)
                .select_related("person").order_by("created_at"))
+    full_ids = sees_full_id(request.user)
+    if full_ids:
+        record_full_ids(request, page="activity_unit_queue", person_ids=[r.person_id for r in reports])
     return render(request, "enrollment/activities/queue.html",
-                  {"reports": reports, "stage": "unit", "full_ids": sees_full_id(request.user)})
+                  {"reports": reports, "stage": "unit", "full_ids": full_ids})
 
 
 @login_required
@@ -80,8 +83,11 @@ def activity_bureau_queue(request):
     _role(request, BUREAU)
     reports = (visible(request.user, ActivityReport).filter(status=ActivityReport.Status.CHECKED)
                .select_related("person", "person__unit").order_by("unit_checked_at"))
+    full_ids = sees_full_id(request.user)
+    if full_ids:
+        record_full_ids(request, page="activity_bureau_queue", person_ids=[r.person_id for r in reports])
     return render(request, "enrollment/activities/queue.html",
-                  {"reports": reports, "stage": "bureau", "full_ids": sees_full_id(request.user)})
+                  {"reports": reports, "stage": "bureau", "full_ids": full_ids})
 
 
 @login_required

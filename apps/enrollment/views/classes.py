@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
+from apps.auditlog.services import record_full_ids
 from apps.bases.models import TrainingBase
 from apps.catalog.models import Course, IndustryPlan, Mode
 from apps.core.errors import Conflict, DomainError, NotVisible
@@ -196,6 +197,8 @@ def class_roster(request, pk: int):
     page_obj = _page(request, regs)
     rows = [RosterRow(r, r.person.id_number if full else r.person.masked_id, getattr(r, "result", None))
             for r in page_obj]
+    if full:
+        record_full_ids(request, page="class_roster", target=cls, person_ids=[r.person_id for r in page_obj])
     back = {Role.BASE_STAFF: "enrollment:base_classes", Role.COUNTY_BUREAU: "enrollment:county_classes"}
     return render(request, "enrollment/classes/roster.html", {
         "cls": cls, "rows": rows, "page_obj": page_obj, "back": back.get(request.user.role)})
@@ -366,6 +369,8 @@ def unit_registrations(request):
     full = sees_full_id(request.user)
     rows = [RosterRow(r, r.person.id_number if full else r.person.masked_id, getattr(r, "result", None))
             for r in page_obj]
+    if full:
+        record_full_ids(request, page="unit_registrations", person_ids=[r.person_id for r in page_obj])
     return render(request, "enrollment/classes/unit_registrations.html", {"rows": rows, "page_obj": page_obj})
 
 

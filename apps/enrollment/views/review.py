@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
 from apps.auditlog.models import Action
-from apps.auditlog.services import record
+from apps.auditlog.services import record, record_full_ids
 from apps.core.errors import DomainError, NotVisible
 
 from .. import review
@@ -56,8 +56,11 @@ def review_batch(request, pk: int):
     _reviewer(request)
     batch = _batch(request.user, pk)
     items = (batch.items.select_related("person", "course").order_by("status", "pk"))
+    full_ids = sees_full_id(request.user)
+    if full_ids:
+        record_full_ids(request, page="review_batch", target=batch, person_ids=[i.person_id for i in items])
     return render(request, "enrollment/review/batch.html",
-                  {"batch": batch, "items": items, "full_ids": sees_full_id(request.user),
+                  {"batch": batch, "items": items, "full_ids": full_ids,
                    "pending": sum(1 for i in items if i.status == "pending"),
                    "endorsed": sum(1 for i in items if i.status == "endorsed")})
 

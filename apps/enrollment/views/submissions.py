@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.visibility import get_visible_or_404, sees_full_id, visible
+from apps.auditlog.services import record_full_ids
 from apps.core.errors import DomainError, NotVisible
 
 from .. import submissions as services
@@ -66,6 +67,8 @@ def submission_detail(request, pk: int):
              .select_related("person", "course", "result", "completion").order_by("pk"))
     full_id = sees_full_id(request.user)
     rows = [(item, item.person.id_number if full_id else item.person.masked_id) for item in items]
+    if full_id:
+        record_full_ids(request, page="submission_detail", target=sub, person_ids=[i.person_id for i, _n in rows])
     n, hours = services.submission_totals(sub)
     return render(request, "enrollment/submissions/detail.html", {
         "submission": sub, "rows": rows, "n_items": n, "n_hours": hours,
