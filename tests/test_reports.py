@@ -312,3 +312,27 @@ def test_pages_past_the_end_keep_the_county_figures(county_client, seeded):
     assert (far.people, far.compliant, far.unit_count) == (first.people, first.compliant, first.unit_count)
     gaps = [p["short_total"] for p in first.noncompliant]
     assert gaps == sorted(gaps, reverse=True)  # the default: the largest shortfall first
+
+
+def test_the_hour_histogram_puts_each_boundary_in_the_upper_bucket(client, kaifeng):
+    """0 | (0, 30) | [30, 60) | [60, 90) | [90, …): 29.5 below 30, 30 in the second band, 89.5 below 90, 90 at the top."""
+    from django.db import transaction
+
+    from apps.ledger import services as ledger_services
+
+    county = Region.objects.get(code="410203")
+    unit = f.UnitFactory(region=county)
+    totals = [Decimal(h) for h in ("0", "0.5", "29.5", "30", "59.5", "60", "89.5", "90", "120")]
+    entries = []
+    for k, hours in enumerate(totals):
+        p = f.PersonFactory(unit=unit)
+        f.TitleHoldingFactory(person=p, level="intermediate", obtained_on=datetime.date(2010, 1, 1))
+        if hours:
+            entries.append(ledger_services.EntryInput(
+                person_id=p.pk, category="professional", hours=hours, completed_on=datetime.date(YEAR, 5, 1),
+                source="migration", source_key=f"histogram:{k}", organiser="city"))
+    with transaction.atomic():
+        ledger_services.entries_record(entries=entries)
+    _client(client, Role.COUNTY_BUREAU, region=county)
+    report = client.get("/reports/county/", {"year": YEAR}).context["report"]
+    assert [b["people"] for b in report.histogram] == [1, 2, 2, 2, 2]

@@ -39,12 +39,13 @@ BUCKETS = (
     (gettext_lazy("60–90 学时"), 60, 90),
     (gettext_lazy("90 学时及以上"), 90, None),
 )
+# Conditions of one CASE, tried in order: each bucket's lower bound is implied by the ones before it.
 BUCKET_SQL = (
     "ev.total <= 0",
-    "ev.total > 0 AND ev.total < 30",
-    "ev.total >= 30 AND ev.total < 60",
-    "ev.total >= 60 AND ev.total < 90",
-    "ev.total >= 90",
+    "ev.total < 30",
+    "ev.total < 60",
+    "ev.total < 90",
+    "1 = 1",
 )
 
 # Whitelisted sort keys → SQL (never the query parameter itself).
