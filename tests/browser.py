@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from .conftest import missing_service
+
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 PASSWORD = "Kaifeng-2016"  # tests/factories.py UserFactory
@@ -28,10 +30,7 @@ _problems: dict[int, list[str]] = {}
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        reason = f"the browser journeys need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        missing_service(f"the browser journeys need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     expect.set_options(timeout=TIMEOUT_MS)  # 5 s by default: short for a PDF on a loaded 2-core machine
 
     # Playwright's sync API keeps its asyncio loop "running" on the main thread, so Django refuses ORM calls from

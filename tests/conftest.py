@@ -16,7 +16,8 @@ from . import factories as f
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
-def _missing(reason: str):
+def missing_service(reason: str):
+    """A service (or a program such as chromium) the test needs is absent: a skip locally, a failure in CI."""
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
     pytest.skip(reason)
@@ -25,18 +26,18 @@ def _missing(reason: str):
 @pytest.fixture(autouse=True)
 def _gate_services(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        _missing("this test needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/ce_portal")
+        missing_service("this test needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/ce_portal")
     if request.node.get_closest_marker("services"):
         from django.conf import settings
 
         if not settings.REDIS_URL:
-            _missing("this test needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0")
+            missing_service("this test needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0")
         import redis
 
         try:
             redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
         except redis.exceptions.RedisError as exc:
-            _missing(f"Redis at {settings.REDIS_URL} does not answer: {exc}")
+            missing_service(f"Redis at {settings.REDIS_URL} does not answer: {exc}")
 
 
 @pytest.fixture(autouse=True)

@@ -42,3 +42,13 @@ def stop_worker(proc: subprocess.Popen) -> str:
         proc.kill()
         out, _ = proc.communicate()
     return out.decode(errors="replace")
+
+
+def stop_workers(*procs: subprocess.Popen | None) -> None:
+    """Stop every worker a test started (None: never started) and print what any of them said on an unexpected
+    exit (killed on purpose, -9, is expected)."""
+    for proc in procs:
+        if proc is not None:
+            out = stop_worker(proc)
+            if proc.returncode not in (0, -9, -15, 143):
+                print(out)

@@ -15,7 +15,7 @@ from apps.certificates.models import CertificateBatch, CertificateChunk
 from apps.enrollment import review
 from config.celery_app import app
 
-from .live_worker import new_queue, start_worker, stop_worker
+from .live_worker import new_queue, start_worker, stop_workers
 from .test_review import reviewer, submitted  # noqa: F401 (fixture)
 from .test_submissions import graded_class, world  # noqa: F401 (fixture)
 
@@ -69,11 +69,7 @@ def test_a_worker_killed_mid_batch_leaves_every_certificate_exactly_once(world, 
                  "the batch to finish after the restart")
     finally:
         app.conf.task_always_eager = eager
-        for proc in (first, second):
-            if proc is not None:
-                out = stop_worker(proc)
-                if proc.returncode not in (0, -9, -15, 143):
-                    print(out)
+        stop_workers(first, second)
 
     batch.refresh_from_db()
     chunks = list(CertificateChunk.objects.filter(batch=batch).order_by("number"))

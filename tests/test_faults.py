@@ -34,6 +34,7 @@ from django.db import OperationalError, close_old_connections, connection
 from apps.accounts.models import Role
 
 from . import factories as f
+from .conftest import missing_service
 from .test_review import reviewer  # noqa: F401 (fixture)
 from .test_submissions import world  # noqa: F401 (fixture)
 
@@ -298,7 +299,7 @@ def test_a_worker_killed_mid_import_leaves_every_result_exactly_once(big_class, 
     from apps.enrollment.models import ExamResult, ResultUpload
     from config.celery_app import app
 
-    from .live_worker import new_queue, start_worker, stop_worker
+    from .live_worker import new_queue, start_worker, stop_workers
     from .test_results_upload import xlsx_file
 
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -333,11 +334,7 @@ def test_a_worker_killed_mid_import_leaves_every_result_exactly_once(big_class, 
                  "the import to be run again by the new worker")
     finally:
         app.conf.task_always_eager = eager
-        for proc in (first, second):
-            if proc is not None:
-                out = stop_worker(proc)
-                if proc.returncode not in (0, -9, -15, 143):
-                    print(out)
+        stop_workers(first, second)
 
     upload.refresh_from_db()
     assert upload.new_rows == BIG_ROWS and upload.error_rows == 0
@@ -414,7 +411,7 @@ def test_the_web_answers_503_while_postgres_is_down_and_recovers_without_a_resta
     import requests
 
     if _pg_bin() is None or shutil.which("runuser") is None:
-        pytest.skip("needs PostgreSQL's server binaries (/usr/lib/postgresql/*/bin) and runuser")
+        missing_service("needs PostgreSQL's server binaries (/usr/lib/postgresql/*/bin) and runuser")
     pg = PrivatePostgres()
     web = None
     web_log = tmp_path / "gunicorn.log"
