@@ -7,24 +7,12 @@ ledger; the production application role should not own the tables. SQLite has no
 `DELETE FROM`, which the trigger refuses, so this app's `flush` command lifts the triggers for its own statement
 (apps/auditlog/management/commands/flush.py).
 """
+from apps.core.triggers import append_only_postgres
 
 MESSAGE = "操作日志不能修改或删除 (the audit log is append-only)"
 
-PG = f"""
-CREATE OR REPLACE FUNCTION auditlog_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '操作日志不能修改或删除：% 被拒绝 (the audit log is append-only: % refused)', TG_OP, TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$;
-CREATE TRIGGER auditlog_auditevent_append_only
-    BEFORE UPDATE OR DELETE ON auditlog_auditevent
-    FOR EACH ROW EXECUTE FUNCTION auditlog_refuse_change();
-"""
-PG_DROP = """
-DROP TRIGGER IF EXISTS auditlog_auditevent_append_only ON auditlog_auditevent;
-DROP FUNCTION IF EXISTS auditlog_refuse_change();
-"""
+PG, PG_DROP = append_only_postgres("auditlog_auditevent", function="auditlog_refuse_change",
+                                   zh="操作日志不能修改或删除", en="the audit log is append-only")
 SQLITE = [
     f"CREATE TRIGGER auditlog_auditevent_no_update BEFORE UPDATE ON auditlog_auditevent "
     f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}: UPDATE'); END;",

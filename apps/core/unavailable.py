@@ -17,14 +17,20 @@ from django.template import loader
 logger = logging.getLogger(__name__)
 RETRY_AFTER = "30"  # seconds; a restart of PostgreSQL takes a few
 
-_PLAIN_503 = (
-    '<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>503</title></head>'
-    '<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">'
-    "<h1>系统暂时无法访问</h1><p>数据库正在维护或重启，请稍后再试。</p>"
-    "<p>Service temporarily unavailable. Please try again in a minute.</p>"
-    '<p><a href="/">返回首页 / Home</a></p></body></html>'
-)
+def standalone_page(template_name: str, *, status: int, heading: str, english: str) -> HttpResponse:
+    """A page rendered without a request (templates/errors/standalone.html): nothing it needs can fail the way the
+    request did. If even the template cannot be loaded, a plain bilingual page with `heading` and `english`."""
+    try:
+        body = loader.get_template(template_name).render()
+    except Exception:  # noqa: BLE001 — whatever broke the template, the visitor still gets a page
+        logger.exception("%s could not be rendered", template_name)
+        body = ('<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<title>{status}</title></head>'
+                '<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">'
+                f"<h1>{heading}</h1><p>{english}</p>"
+                '<p><a href="/">返回首页 / Home</a></p></body></html>')
+    return HttpResponse(body, status=status)
 
 
 def is_database_unavailable(exc: BaseException | None) -> bool:
@@ -38,12 +44,8 @@ def database_unavailable(request) -> HttpResponse:
         response = JsonResponse({"detail": "数据库暂时不可用，请稍后再试 (database temporarily unavailable)",
                                  "code": "database_unavailable"}, status=503)
     else:
-        try:
-            body = loader.get_template("errors/503.html").render()
-        except Exception:  # noqa: BLE001 — whatever broke the template, the visitor still gets a page
-            logger.exception("errors/503.html could not be rendered")
-            body = _PLAIN_503
-        response = HttpResponse(body, status=503)
+        response = standalone_page("errors/503.html", status=503, heading="系统暂时无法访问",
+                                   english="Service temporarily unavailable. Please try again in a minute.")
     response["Retry-After"] = RETRY_AFTER
     response["Cache-Control"] = "no-store"
     return response

@@ -17,22 +17,10 @@ database holds the triggers this module describes.
    unit. Filled when a row is inserted (every path: the ledger service, the title triggers above, COPY), and
    rewritten on all the person's rows when the person moves to another unit. Reports group by it.
 """
+from apps.core.triggers import append_only_postgres
 
-APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '学时台账只能追加：% 被拒绝 (the hour ledger is append-only: % refused)', TG_OP, TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$;
-CREATE TRIGGER ledger_hourentry_append_only
-    BEFORE UPDATE OR DELETE ON ledger_hourentry
-    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
-"""
-APPEND_ONLY_DROP = """
-DROP TRIGGER IF EXISTS ledger_hourentry_append_only ON ledger_hourentry;
-DROP FUNCTION IF EXISTS ledger_refuse_change();
-"""
+APPEND_ONLY, APPEND_ONLY_DROP = append_only_postgres(
+    "ledger_hourentry", function="ledger_refuse_change", zh="学时台账只能追加", en="the hour ledger is append-only")
 
 ZEROS = "0, 0, 0, 0, 0, 0, 0"
 COLS = ("person_id, year, level, public_required, public_elective, professional, organised_county, "

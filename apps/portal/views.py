@@ -1,23 +1,19 @@
-import logging
 import sys
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
-from django.template import loader
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
-from apps.core.unavailable import database_unavailable, is_database_unavailable
+from apps.core.unavailable import database_unavailable, is_database_unavailable, standalone_page
 from apps.reminders.selectors import notices_for
 
 from . import selectors
 from .forms import LoginForm
-
-logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -64,16 +60,6 @@ def error_404(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
 
-# Last resort when even the template cannot be loaded; both languages, since we may not know which is active.
-_PLAIN_500 = (
-    '<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>500</title></head>'
-    '<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">'
-    "<h1>服务器内部错误</h1><p>Internal server error. Please try again later.</p>"
-    '<p><a href="/">返回首页 / Home</a></p></body></html>'
-)
-
-
 def error_500(request):
     """Rendered without a request context: the error may come from the database, the session or a context
     processor, and this page must not fail the same way. The template is self-contained (inline CSS, no
@@ -81,9 +67,5 @@ def error_500(request):
     bug but a passing outage: a 503 that says to try again shortly (apps.core.unavailable)."""
     if is_database_unavailable(sys.exc_info()[1]):  # Django calls this inside its `except` for the exception
         return database_unavailable(request)
-    try:
-        body = loader.get_template("errors/500.html").render()
-    except Exception:  # noqa: BLE001 — whatever broke the template, the visitor still gets a page
-        logger.exception("errors/500.html could not be rendered")
-        return HttpResponse(_PLAIN_500, status=500)
-    return HttpResponseServerError(body)
+    return standalone_page("errors/500.html", status=500, heading="服务器内部错误",
+                           english="Internal server error. Please try again later.")
