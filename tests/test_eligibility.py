@@ -279,3 +279,13 @@ def test_a_pasted_paragraph_is_logged_masked_and_within_the_column(world):
     assert r.status_code == 400 and "18 位" in r.json()["detail"]
     log = last_log()
     assert len(log.id_number_masked) == 18 and log.id_number_masked.startswith("410202********")
+
+
+def test_the_log_pages_keep_the_filters(client, world):
+    user = world["users"][Role.CITY_BUREAU]
+    EligibilityLookup.objects.bulk_create([
+        EligibilityLookup(user=user, person=world["done"], id_number_masked=world["done"].masked_id, years="2016",
+                          outcome="found", channel="api") for _ in range(51)])
+    client.force_login(user)
+    html = client.get("/eligibility/log/", {"user": user.username, "from": "2000-01-02"}).content.decode()
+    assert f"?user={user.username}&amp;from=2000-01-02&amp;page=2" in html

@@ -3,6 +3,7 @@
 The form is POSTed, not sent in the query string: an ID number in a URL ends up in proxies' and browsers' logs.
 """
 import datetime
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -57,4 +58,8 @@ def log(request):
     if not supervises:
         filters["username"] = ""  # everyone else sees only their own lookups anyway
     page = Paginator(selectors.lookups_for(request.user, **filters), 50).get_page(request.GET.get("page"))
-    return render(request, "eligibility/log.html", {"page_obj": page, "supervises": supervises, **filters})
+    day = lambda d: d.isoformat() if d else ""  # noqa: E731
+    query = urlencode({k: v for k, v in (("q", filters["q"]), ("user", filters["username"]),
+                                         ("from", day(filters["day_from"])), ("to", day(filters["day_to"]))) if v})
+    return render(request, "eligibility/log.html", {"page_obj": page, "supervises": supervises, "query": query,
+                                                    **filters})
