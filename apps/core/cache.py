@@ -7,10 +7,10 @@ refusing connections) from holding every request.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -29,79 +29,35 @@ def _warn(operation: str, exc: Exception) -> None:
         log.warning("cache unavailable (%s: %s); serving without it", operation, exc)
 
 
+def _degrading(name: str, fallback):
+    """RedisCache's method `name`, answering `fallback(*args, **kwargs)` while Redis is unreachable."""
+    parent = getattr(RedisCache, name)
+
+    @functools.wraps(parent)
+    def method(self, *args, **kwargs):
+        try:
+            return parent(self, *args, **kwargs)
+        except UNREACHABLE as exc:
+            _warn(name, exc)
+            return fallback(*args, **kwargs)
+
+    return method
+
+
+def _no_count(key, *args, **kwargs):
+    # What Django's backends raise for a missing key; callers (django-ratelimit) treat it as "no count".
+    raise ValueError("cache unavailable")
+
+
 class DegradingRedisCache(RedisCache):
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("add", exc)
-            return False
-
-    def get(self, key, default=None, version=None):
-        try:
-            return super().get(key, default, version)
-        except UNREACHABLE as exc:
-            _warn("get", exc)
-            return default
-
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            super().set(key, value, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("set", exc)
-
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().touch(key, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("touch", exc)
-            return False
-
-    def delete(self, key, version=None):
-        try:
-            return super().delete(key, version)
-        except UNREACHABLE as exc:
-            _warn("delete", exc)
-            return False
-
-    def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except UNREACHABLE as exc:
-            _warn("get_many", exc)
-            return {}
-
-    def has_key(self, key, version=None):
-        try:
-            return super().has_key(key, version)
-        except UNREACHABLE as exc:
-            _warn("has_key", exc)
-            return False
-
-    def incr(self, key, delta=1, version=None):
-        try:
-            return super().incr(key, delta, version)
-        except UNREACHABLE as exc:
-            _warn("incr", exc)
-            # What Django's backends raise for a missing key; callers (django-ratelimit) treat it as "no count".
-            raise ValueError(f"cache unavailable: {exc}") from exc
-
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set_many(data, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("set_many", exc)
-            return list(data)
-
-    def delete_many(self, keys, version=None):
-        try:
-            return super().delete_many(keys, version)
-        except UNREACHABLE as exc:
-            _warn("delete_many", exc)
-
-    def clear(self):
-        try:
-            return super().clear()
-        except UNREACHABLE as exc:
-            _warn("clear", exc)
-            return False
+    add = _degrading("add", lambda *a, **k: False)
+    get = _degrading("get", lambda key, default=None, version=None: default)
+    get_many = _degrading("get_many", lambda *a, **k: {})
+    has_key = _degrading("has_key", lambda *a, **k: False)
+    set = _degrading("set", lambda *a, **k: None)
+    set_many = _degrading("set_many", lambda data, *a, **k: list(data))  # the keys not stored: all of them
+    touch = _degrading("touch", lambda *a, **k: False)
+    incr = _degrading("incr", _no_count)
+    delete = _degrading("delete", lambda *a, **k: False)
+    delete_many = _degrading("delete_many", lambda *a, **k: None)
+    clear = _degrading("clear", lambda *a, **k: False)
